@@ -1,0 +1,249 @@
+"""`RunSpec`: the validated, frozen description of one run (what to compute, where, how to time it).
+
+A `RunSpec` is only ever built through `make_run_spec`, which coerces strings (from URLs, the CLI, JSON
+files) and checks every field, so code that receives a `RunSpec` never re-validates. A bad value raises
+`InvalidSpecError` naming the field, the allowed range and the value received.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from pointwise.errors import InvalidSpecError
+from pointwise.variants import BASELINE_KEY, EQUIVALENT_KEYS, VARIANTS
+
+DTYPES = ("float32", "float64", "float16", "bfloat16")
+DTYPE_ITEMSIZE = {"float32": 4, "float64": 8, "float16": 2, "bfloat16": 2}
+MODES = ("eager", "graph", "xla")
+PASSES = ("forward", "backward")
+PASS_LABELS = {"forward": "forward", "backward": "forward+backward"}
+
+_DEVICE_PATTERN = re.compile(r"^(CPU|GPU):(\d{1,2})$")
+_TRUE_WORDS = {"1", "true", "on", "yes"}
+_FALSE_WORDS = {"0", "false", "off", "no"}
+
+MEMORY_BUDGET_ENV = "POINTWISE_MEMORY_BUDGET_MB"
+DEFAULT_MEMORY_BUDGET_MB = 4096
+
+# Inclusive ranges. The upper limits keep any single axis sane; the memory budget is what bounds the total.
+INT_RANGES: dict[str, tuple[int, int]] = {
+    "batch": (1, 65_536),
+    "height": (1, 16_384),
+    "width": (1, 16_384),
+    "channels": (1, 65_536),
+    "filters": (1, 65_536),
+    "samples": (3, 2_000),
+    "seed": (0, 2**32 - 1),
+    "threads": (0, 256),
+}
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One validated run configuration. Build it with `make_run_spec`.
+
+    `threads=0` leaves TensorFlow's default thread pools; `onednn` and `threads` are read by TensorFlow only
+    at import time, so they select which worker process runs the job.
+    """
+
+    batch: int = 8
+    height: int = 56
+    width: int = 56
+    channels: int = 64
+    filters: int = 128
+    dtype: str = "float32"
+    device: str = "CPU:0"
+    variants: tuple[str, ...] = EQUIVALENT_KEYS
+    mode: str = "graph"
+    pass_kind: str = "forward"
+    samples: int = 30
+    seed: int = 0
+    onednn: bool = False
+    threads: int = 0
+    tf32: bool = True
+    use_bias: bool = True
+
+    @property
+    def input_shape(self) -> tuple[int, int, int, int]:
+        return (self.batch, self.height, self.width, self.channels)
+
+    @property
+    def output_shape(self) -> tuple[int, int, int, int]:
+        return (self.batch, self.height, self.width, self.filters)
+
+    @property
+    def pixels(self) -> int:
+        return self.batch * self.height * self.width
+
+    @property
+    def forward_flops(self) -> int:
+        """Multiply-adds count twice: 2*B*H*W*C*F, the figure GFLOP/s is computed from."""
+        return 2 * self.pixels * self.channels * self.filters
+
+    @property
+    def flops_per_call(self) -> int:
+        """The backward pass computes two more GEMMs of the same size (dx and dW), hence 3x."""
+        return self.forward_flops * (3 if self.pass_kind == "backward" else 1)
+
+    def with_changes(self, **changes: Any) -> RunSpec:
+        """A new spec with `changes` applied, validated like any other."""
+        return make_run_spec(**{**self.to_dict(), **changes})
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["variants"] = list(self.variants)
+        return data
+
+
+SPEC_FIELDS = tuple(f.name for f in fields(RunSpec))
+
+
+def memory_budget_bytes() -> int:
+    """The budget a run's estimated memory must fit in; `POINTWISE_MEMORY_BUDGET_MB` overrides the default."""
+    raw = os.environ.get(MEMORY_BUDGET_ENV, "")
+    budget_mb = _coerce_int(MEMORY_BUDGET_ENV, raw, (1, 10**7)) if raw else DEFAULT_MEMORY_BUDGET_MB
+    return budget_mb * 2**20
+
+
+def estimate_memory_bytes(spec: RunSpec) -> int:
+    """Peak bytes a job on `spec` is expected to hold at once, with headroom left to the budget.
+
+    Counted: the input; one output per variant plus the baseline (the equivalence check holds them all);
+    every variant's weights (Example 3's grow with H*W); float64 copies of input, kernel and output for the
+    NumPy reference; and for the backward pass the gradients of input and weights.
+    """
+    item = DTYPE_ITEMSIZE[spec.dtype]
+    inputs = spec.pixels * spec.channels
+    outputs = spec.pixels * spec.filters
+    pointwise_params = spec.channels * spec.filters + spec.filters
+    params = pointwise_params * (len(spec.variants) + 1)
+    if "seed_dense_flatten" in spec.variants:
+        params += spec.height * spec.width * spec.channels * spec.filters
+    live = inputs + outputs * (len(spec.variants) + 1) + params
+    if spec.pass_kind == "backward":
+        live += inputs + params
+    reference = 8 * (inputs + outputs + pointwise_params)
+    return item * live + reference
+
+
+def make_run_spec(**values: Any) -> RunSpec:
+    """Validate and coerce `values` into a `RunSpec`; unspecified fields take their defaults.
+
+    Raises:
+        InvalidSpecError: for an unknown field or any value out of range, naming the field.
+    """
+    unknown = sorted(set(values) - set(SPEC_FIELDS))
+    if unknown:
+        raise InvalidSpecError(unknown[0], values[unknown[0]], f"one of the fields {', '.join(SPEC_FIELDS)}")
+    clean: dict[str, Any] = {}
+    for name, allowed in INT_RANGES.items():
+        if name in values:
+            clean[name] = _coerce_int(name, values[name], allowed)
+    if "dtype" in values:
+        clean["dtype"] = _coerce_choice("dtype", values["dtype"], DTYPES)
+    if "mode" in values:
+        clean["mode"] = _coerce_choice("mode", values["mode"], MODES)
+    if "pass_kind" in values:
+        clean["pass_kind"] = _coerce_choice("pass_kind", values["pass_kind"], PASSES)
+    if "device" in values:
+        clean["device"] = normalize_device(values["device"])
+    if "variants" in values:
+        clean["variants"] = _coerce_variants(values["variants"])
+    for name in ("onednn", "tf32", "use_bias"):
+        if name in values:
+            clean[name] = _coerce_bool(name, values[name])
+    spec = RunSpec(**clean)
+    _check_memory(spec)
+    return spec
+
+
+def parse_shape(text: str) -> dict[str, int]:
+    """Parse the CLI's `B,H,W,C` into batch/height/width/channels (validated later by `make_run_spec`)."""
+    parts = [p.strip() for p in str(text).split(",")]
+    if len(parts) != 4 or not all(parts):
+        raise InvalidSpecError("shape", text, "four comma-separated integers B,H,W,C (e.g. 8,56,56,64)")
+    names = ("batch", "height", "width", "channels")
+    return {name: _coerce_int(name, part, INT_RANGES[name]) for name, part in zip(names, parts, strict=True)}
+
+
+def normalize_device(value: Any) -> str:
+    """Canonical device name: `cpu` -> `CPU:0`, `gpu:1` -> `GPU:1`; anything else is rejected."""
+    text = str(value).strip().upper()
+    if text in ("CPU", "GPU"):
+        text += ":0"
+    text = text.removeprefix("/DEVICE:")
+    if not _DEVICE_PATTERN.match(text):
+        raise InvalidSpecError("device", value, "CPU:0 or GPU:n (n = 0..99)")
+    return text
+
+
+def _check_memory(spec: RunSpec) -> None:
+    needed = estimate_memory_bytes(spec)
+    budget = memory_budget_bytes()
+    if needed > budget:
+        shape = "x".join(map(str, spec.input_shape))
+        raise InvalidSpecError(
+            "shape",
+            f"{shape} -> {spec.filters} filters",
+            f"a run whose estimated memory fits the budget of {budget / 2**20:,.0f} MiB "
+            f"(this one needs about {needed / 2**20:,.0f} MiB; set {MEMORY_BUDGET_ENV} to change the budget)",
+        )
+
+
+def _coerce_int(name: str, value: Any, allowed: tuple[int, int]) -> int:
+    low, high = allowed
+    expected = f"an integer in [{low:,}, {high:,}]"
+    if isinstance(value, bool):
+        raise InvalidSpecError(name, value, expected)
+    if isinstance(value, float):
+        if not math.isfinite(value) or not value.is_integer():
+            raise InvalidSpecError(name, value, expected)
+        value = int(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        if not re.fullmatch(r"[+-]?\d{1,12}", text):
+            raise InvalidSpecError(name, value, expected)
+        value = int(text)
+    elif not isinstance(value, int):
+        raise InvalidSpecError(name, value, expected)
+    if not low <= value <= high:
+        raise InvalidSpecError(name, value, expected)
+    return value
+
+
+def _coerce_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    text = str(value).strip().lower() if isinstance(value, str) else value
+    if text not in choices:
+        raise InvalidSpecError(name, value, f"one of {', '.join(choices)}")
+    return text
+
+
+def _coerce_bool(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE_WORDS:
+        return True
+    if text in _FALSE_WORDS:
+        return False
+    raise InvalidSpecError(name, value, "on or off (true/false, 1/0)")
+
+
+def _coerce_variants(value: Any) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise InvalidSpecError("variants", value, f"a list of variant keys from {', '.join(VARIANTS)}")
+    keys: list[str] = []
+    for item in items:
+        key = str(item).strip()
+        if key not in VARIANTS:
+            raise InvalidSpecError("variants", item, f"variant keys from {', '.join(VARIANTS)}")
+        if key not in keys:
+            keys.append(key)
+    if not keys:
+        raise InvalidSpecError("variants", value, f"at least one variant key (e.g. {BASELINE_KEY})")
+    return tuple(keys)

@@ -75,8 +75,9 @@ def check_equivalence(spec: RunSpec, diff_channel: int = 0) -> EquivalenceResult
                 _share_weights(layer, kernel, bias)
                 out, error = _run(layer, x, spec.mode)
             reports.append(
-                _report(spec, key, layer, baseline, out, error, baseline_out, baseline_error, reference, scale,
-                        diff_channel)
+                _report(
+                    spec, key, layer, baseline, out, error, baseline_out, baseline_error, reference, scale, diff_channel
+                )
             )
     return EquivalenceResult(spec=spec, reports=tuple(reports), diff_channel=diff_channel)
 
@@ -128,9 +129,7 @@ def _report(spec, key, layer, baseline, out, error, baseline_out, baseline_error
             f"({params / common['baseline_params']:,.0f}x). It is one Dense layer over the flattened image "
             f"(H*W*C*F + F = {spec.height}*{spec.width}*{spec.channels}*{spec.filters} + {spec.filters} parameters)."
         )
-        return EquivalenceReport(
-            **common, status="ok", output_shape=output_shape, equivalent=False, reason=reason
-        )
+        return EquivalenceReport(**common, status="ok", output_shape=output_shape, equivalent=False, reason=reason)
     note = None
     if output_shape != spec.output_shape:
         note = f"equivalent after reshape to (B, H, W, F) = {_fmt_shape(spec.output_shape)}"
@@ -139,7 +138,11 @@ def _report(spec, key, layer, baseline, out, error, baseline_out, baseline_error
     baseline_vs_reference = _max_rel(baseline_out, reference, scale) if baseline_out is not None else None
     if baseline_out is None:
         return EquivalenceReport(
-            **common, status="ok", output_shape=output_shape, equivalent=False, note=note,
+            **common,
+            status="ok",
+            output_shape=output_shape,
+            equivalent=False,
+            note=note,
             max_rel_err_vs_float64=vs_reference,
             reason=f"The baseline Conv2D 1x1 could not run, so nothing to compare with. {baseline_error}",
         )

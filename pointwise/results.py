@@ -83,3 +83,105 @@ class EquivalenceResult:
             reports=tuple(EquivalenceReport.from_dict(r) for r in data["variants"]),
             diff_channel=int(data.get("diff_channel", 0)),
         )
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Raw timings of one variant: nothing is derived or thrown away here (see `pointwise.stats`).
+
+    Each entry of `per_call_s` is one sample: a block of `calls_per_block` back-to-back calls timed as a
+    whole (device synchronised before the clock is read), divided by `calls_per_block`.
+    """
+
+    key: str
+    per_call_s: tuple[float, ...]
+    calls_per_block: int
+    cold_start_s: float
+    peak_memory_bytes: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["per_call_s"] = list(self.per_call_s)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Measurement:
+        return cls(
+            key=str(data["key"]),
+            per_call_s=tuple(float(t) for t in data["per_call_s"]),
+            calls_per_block=int(data["calls_per_block"]),
+            cold_start_s=float(data["cold_start_s"]),
+            peak_memory_bytes=None if data.get("peak_memory_bytes") is None else int(data["peak_memory_bytes"]),
+        )
+
+
+@dataclass(frozen=True)
+class Ceilings:
+    """The practical limits of one device under one knob set: GEMM peak and copy bandwidth."""
+
+    device: str
+    dtype: str
+    peak_gflops_per_s: float
+    bandwidth_gb_per_s: float
+    gemm_size: int
+    stream_bytes: int
+
+    def roofline_gflops_per_s(self, intensity_flops_per_byte: float) -> float:
+        """min(peak, intensity * bandwidth): the best any kernel of that intensity can do here."""
+        return min(self.peak_gflops_per_s, intensity_flops_per_byte * self.bandwidth_gb_per_s)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Ceilings:
+        return cls(**{f.name: data[f.name] for f in fields(cls)})
+
+
+@dataclass(frozen=True)
+class BenchmarkResult:
+    """One benchmark run: what was run, where, the equivalence check that preceded it, and raw timings."""
+
+    spec: RunSpec
+    measurements: tuple[Measurement, ...]
+    environment: dict[str, Any]
+    equivalence: tuple[EquivalenceReport, ...] = ()
+    ceilings: Ceilings | None = None
+    worker_peak_rss_bytes: int | None = None
+    label: str = ""
+
+    def measurement(self, key: str) -> Measurement | None:
+        return next((m for m in self.measurements if m.key == key), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        from pointwise.stats import summarize
+
+        return {
+            "format": RESULT_FORMAT,
+            "format_version": RESULT_FORMAT_VERSION,
+            "label": self.label,
+            "spec": self.spec.to_dict(),
+            "environment": self.environment,
+            "ceilings": self.ceilings.to_dict() if self.ceilings else None,
+            "worker_peak_rss_bytes": self.worker_peak_rss_bytes,
+            "equivalence": [r.to_dict(include_arrays=False) for r in self.equivalence],
+            "measurements": [m.to_dict() for m in self.measurements],
+            "statistics": [s.to_dict() for s in summarize(self)],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BenchmarkResult:
+        """Rebuild from `to_dict` output; statistics are recomputed from the raw samples, never trusted."""
+        return cls(
+            spec=make_run_spec(**data["spec"]),
+            measurements=tuple(Measurement.from_dict(m) for m in data["measurements"]),
+            environment=dict(data.get("environment") or {}),
+            equivalence=tuple(EquivalenceReport.from_dict(r) for r in data.get("equivalence") or ()),
+            ceilings=Ceilings.from_dict(data["ceilings"]) if data.get("ceilings") else None,
+            worker_peak_rss_bytes=data.get("worker_peak_rss_bytes"),
+            label=str(data.get("label") or ""),
+        )
+
+
+RESULT_FORMAT = "pointwise-benchmark"
+RESULT_FORMAT_VERSION = 1

@@ -1,0 +1,53 @@
+"""Pointwise Lab: understand and measure pointwise (1x1) convolutions in Keras/TensorFlow.
+
+Importing `pointwise` is cheap and never imports TensorFlow (the Streamlit server depends on that);
+`PointwiseConv2D` and the other layers load TensorFlow on first access.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from pointwise.errors import (
+    ImportRejectedError,
+    InvalidSpecError,
+    JobCancelledError,
+    JobFailedError,
+    JobTimeoutError,
+    PointwiseError,
+    StoreError,
+    WorkerCrashedError,
+    WorkerError,
+)
+from pointwise.spec import RunSpec, make_run_spec
+from pointwise.variants import VARIANTS, Variant, get_variant
+
+_LAZY_LAYERS = ("PointwiseConv2D", "make_layer")
+
+__all__ = [
+    "VARIANTS",
+    "ImportRejectedError",
+    "InvalidSpecError",
+    "JobCancelledError",
+    "JobFailedError",
+    "JobTimeoutError",
+    "PointwiseConv2D",
+    "PointwiseError",
+    "RunSpec",
+    "StoreError",
+    "Variant",
+    "WorkerCrashedError",
+    "WorkerError",
+    "__version__",
+    "get_variant",
+    "make_layer",
+    "make_run_spec",
+]
+
+
+def __getattr__(name: str):
+    if name in _LAZY_LAYERS:
+        from pointwise import layers
+
+        return getattr(layers, name)
+    raise AttributeError(f"module 'pointwise' has no attribute {name!r}")

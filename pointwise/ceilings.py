@@ -1,0 +1,63 @@
+"""`measure_ceilings`: the practical GEMM peak and copy bandwidth of a device. Runs inside the worker.
+
+These are the roofline's two lines: no pointwise kernel can beat a large square GEMM in FLOP/s, nor
+stream bytes faster than a large elementwise copy. Both are measured with TensorFlow itself, under the
+worker's knob set (oneDNN, threads), because that is the ceiling the variants actually run under.
+"""
+
+from __future__ import annotations
+
+import time
+
+import tensorflow as tf
+
+from pointwise.results import Ceilings
+from pointwise.spec import DTYPE_ITEMSIZE
+from pointwise.timing import device_sync
+
+GEMM_SIZE = {"CPU": 2048, "GPU": 8192}
+STREAM_BYTES = {"CPU": 128 * 2**20, "GPU": 2 * 2**30}
+REPEATS = 5
+
+
+def measure_ceilings(device: str, dtype: str = "float32") -> Ceilings:
+    """Best of `REPEATS` of a (n x n) @ (n x n) GEMM and of an in-place `v += w` over two large arrays.
+
+    A ceiling is what the device can reach, hence the fastest repeat, not the median. The arrays are far
+    larger than any cache, so the update measures DRAM (or HBM) bandwidth; it counts three streams (read v,
+    read w, write v). It is in place because an out-of-place op would allocate a fresh output each call and
+    measure page faults instead of bandwidth (seen here: 3.5 GB/s out of place vs ~35 GB/s in place).
+    """
+    kind = device.split(":")[0]
+    n = GEMM_SIZE[kind]
+    elements = STREAM_BYTES[kind] // DTYPE_ITEMSIZE[dtype]
+    sync = device_sync(device)
+    with tf.device(device):
+        a = tf.cast(tf.random.stateless_normal((n, n), seed=(1, 2)), dtype)
+        b = tf.cast(tf.random.stateless_normal((n, n), seed=(3, 4)), dtype)
+        accumulator = tf.Variable(tf.zeros((elements,), dtype=dtype))
+        addend = tf.ones((elements,), dtype=dtype)
+        gemm = tf.function(lambda: tf.matmul(a, b))
+        update = tf.function(lambda: accumulator.assign_add(addend))
+        gemm_s = _best_time(gemm, sync)
+        update_s = _best_time(update, sync)
+    return Ceilings(
+        device=device,
+        dtype=dtype,
+        peak_gflops_per_s=2 * n**3 / gemm_s / 1e9,
+        bandwidth_gb_per_s=3 * elements * DTYPE_ITEMSIZE[dtype] / update_s / 1e9,
+        gemm_size=n,
+        stream_bytes=elements * DTYPE_ITEMSIZE[dtype],
+    )
+
+
+def _best_time(fn, sync) -> float:
+    fn()
+    sync()
+    times = []
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        fn()
+        sync()
+        times.append(time.perf_counter() - start)
+    return min(times)

@@ -1,0 +1,485 @@
+"""Run TensorFlow jobs in worker processes: warm workers per knob set, one job per device at a time.
+
+The Streamlit server (and the CLI) never import TensorFlow: they call `run_check`, `run_benchmark`, ...,
+which hand a job to a `WorkerPool`. A crash, hang or out-of-memory in a worker becomes a `WorkerError`
+for that job only; the next job gets a fresh worker.
+
+Cancelling: `on_event` is called for every progress event and every half second while queued or running;
+if it raises (Streamlit raises its rerun/stop exceptions there when the user clicks Cancel; the terminal
+raises KeyboardInterrupt), the worker is killed and the exception propagates.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import psutil
+
+from pointwise.errors import (
+    InvalidSpecError,
+    JobCancelledError,
+    JobFailedError,
+    JobTimeoutError,
+    PointwiseError,
+    WorkerCrashedError,
+)
+from pointwise.results import BenchmarkResult, Ceilings, EquivalenceResult
+from pointwise.spec import RunSpec
+
+EventCallback = Callable[[dict[str, Any]], None]
+
+JOB_TIME_LIMIT_ENV = "POINTWISE_JOB_TIME_LIMIT_S"
+WORKER_IDLE_ENV = "POINTWISE_WORKER_IDLE_S"
+WORKER_MAX_RSS_ENV = "POINTWISE_WORKER_MAX_RSS_MB"
+
+DEFAULT_JOB_TIME_LIMIT_S = 600.0
+DEFAULT_WORKER_IDLE_S = 600.0
+WORKER_START_LIMIT_S = 120.0
+"""Importing TensorFlow takes ~3.5 s here; two minutes covers a cold disk and a busy machine."""
+POLL_S = 0.1
+HEARTBEAT_S = 0.5
+MAX_WORKERS = 2
+"""Each warm worker holds ~0.5 GiB; two cover the common oneDNN on/off comparison."""
+STDERR_TAIL_BYTES = 4000
+
+
+@dataclass(frozen=True)
+class WorkerKnobs:
+    """Settings TensorFlow reads only at import time, so each combination needs its own process."""
+
+    onednn: bool = False
+    threads: int = 0
+    gpu_visible: bool = False
+
+    @classmethod
+    def for_spec(cls, spec: RunSpec) -> WorkerKnobs:
+        return cls(onednn=spec.onednn, threads=spec.threads, gpu_visible=spec.device.startswith("GPU"))
+
+    def environment(self) -> dict[str, str]:
+        env = {
+            **os.environ,
+            "TF_ENABLE_ONEDNN_OPTS": "1" if self.onednn else "0",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "TF_FORCE_GPU_ALLOW_GROWTH": "true",
+            "POINTWISE_THREADS": str(self.threads),
+            "PYTHONUNBUFFERED": "1",
+        }
+        if not self.gpu_visible:
+            # A CPU job must not initialise CUDA: it would take GPU memory and perturb CPU timings.
+            env["CUDA_VISIBLE_DEVICES"] = "-1"
+        return env
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidSpecError(name, raw, "a positive number") from None
+    if value <= 0:
+        raise InvalidSpecError(name, raw, "a positive number")
+    return value
+
+
+def default_max_rss_bytes() -> int:
+    """80% of physical memory unless `POINTWISE_WORKER_MAX_RSS_MB` says otherwise."""
+    mb = _env_float(WORKER_MAX_RSS_ENV, 0.8 * psutil.virtual_memory().total / 2**20)
+    return int(mb * 2**20)
+
+
+class _Worker:
+    def __init__(self, knobs: WorkerKnobs) -> None:
+        self.knobs = knobs
+        self.stderr = tempfile.TemporaryFile()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "pointwise.worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            env=knobs.environment(),
+            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+            text=True,
+            bufsize=1,
+            start_new_session=True,
+        )
+        self.events: queue.Queue[dict | None] = queue.Queue()
+        self.ready = False
+        self.last_used = time.monotonic()
+        self.lock = threading.Lock()
+        threading.Thread(target=self._read_events, daemon=True, name=f"pointwise-worker-{self.pid}").start()
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def _read_events(self) -> None:
+        for line in self.process.stdout:
+            try:
+                self.events.put(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        self.events.put(None)
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def rss_bytes(self) -> int:
+        try:
+            return psutil.Process(self.pid).memory_info().rss
+        except psutil.Error:
+            return 0
+
+    def send(self, message: dict) -> None:
+        try:
+            self.process.stdin.write(json.dumps(message) + "\n")
+            self.process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass  # the wait loop sees the dead process and reports it
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=10)
+        for stream in (self.process.stdin, self.process.stdout):
+            with contextlib.suppress(OSError):
+                stream.close()
+
+    def stderr_tail(self) -> str:
+        try:
+            self.stderr.seek(0, os.SEEK_END)
+            size = self.stderr.tell()
+            self.stderr.seek(max(0, size - STDERR_TAIL_BYTES))
+            lines = self.stderr.read().decode("utf-8", "replace").strip().splitlines()
+        except (OSError, ValueError):
+            return ""
+        return lines[-1] if lines else ""
+
+    def death_reason(self) -> str:
+        code = self.process.poll()
+        if code is not None and code < 0:
+            name = signal.Signals(-code).name
+            hint = " (the kernel's out-of-memory killer sends this)" if name == "SIGKILL" else ""
+            return f"killed by {name}{hint}"
+        tail = self.stderr_tail()
+        return f"exited with status {code}" + (f": {tail}" if tail else "")
+
+
+class _DeviceQueue:
+    """A FIFO of waiting jobs for one device; a job runs only at the head."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._waiting: collections.deque[object] = collections.deque()
+
+    def waiting(self) -> int:
+        with self._cond:
+            return len(self._waiting)
+
+    @contextlib.contextmanager
+    def turn(self, on_wait: Callable[[int], None]) -> Iterator[None]:
+        ticket = object()
+        with self._cond:
+            self._waiting.append(ticket)
+        try:
+            while True:
+                with self._cond:
+                    if self._waiting[0] is ticket:
+                        break
+                    ahead = self._waiting.index(ticket)
+                on_wait(ahead)
+                with self._cond:
+                    if self._waiting[0] is not ticket:
+                        self._cond.wait(HEARTBEAT_S)
+            yield
+        finally:
+            with self._cond:
+                self._waiting.remove(ticket)
+                self._cond.notify_all()
+
+
+class WorkerPool:
+    """Warm worker processes, one per `WorkerKnobs`, with per-device job queues shared by all callers.
+
+    Args:
+        job_time_limit_s: a job still running after this long is killed (`JobTimeoutError`).
+        idle_s: a worker unused for this long is retired.
+        max_rss_bytes: a worker whose resident memory exceeds this is killed (`WorkerCrashedError`).
+        max_workers: warm workers kept at once; the least recently used idle one is retired first.
+    """
+
+    def __init__(
+        self,
+        job_time_limit_s: float | None = None,
+        idle_s: float | None = None,
+        max_rss_bytes: int | None = None,
+        max_workers: int = MAX_WORKERS,
+    ) -> None:
+        self.job_time_limit_s = job_time_limit_s or _env_float(JOB_TIME_LIMIT_ENV, DEFAULT_JOB_TIME_LIMIT_S)
+        self.idle_s = idle_s or _env_float(WORKER_IDLE_ENV, DEFAULT_WORKER_IDLE_S)
+        self.max_rss_bytes = max_rss_bytes or default_max_rss_bytes()
+        self.max_workers = max_workers
+        self._workers: dict[WorkerKnobs, _Worker] = {}
+        self._lock = threading.Lock()
+        self._queues: dict[str, _DeviceQueue] = collections.defaultdict(_DeviceQueue)
+        self._ceilings: dict[tuple, dict] = {}
+        self._closed = False
+        threading.Thread(target=self._reap_idle_forever, daemon=True, name="pointwise-reaper").start()
+
+    # -- public API ---------------------------------------------------------------------------------------
+
+    def run(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        device: str,
+        knobs: WorkerKnobs,
+        on_event: EventCallback | None = None,
+        time_limit_s: float | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Any:
+        """Run one job and return its result; raises a `WorkerError` subclass if it does not complete."""
+        on_event = on_event or (lambda event: None)
+        limit = time_limit_s or self.job_time_limit_s
+        with self._queues[device].turn(lambda ahead: on_event({"event": "queued", "position": ahead})):
+            worker = self._acquire(knobs, on_event, cancel)
+            try:
+                return self._run_on(worker, kind, payload, on_event, limit, cancel)
+            finally:
+                worker.last_used = time.monotonic()
+                worker.lock.release()
+
+    def queue_length(self, device: str) -> int:
+        return self._queues[device].waiting()
+
+    def worker_pids(self) -> list[int]:
+        with self._lock:
+            return [w.pid for w in self._workers.values() if w.alive()]
+
+    def close(self) -> None:
+        """Kill every worker; later `run` calls start new ones."""
+        with self._lock:
+            workers, self._workers = list(self._workers.values()), {}
+        for worker in workers:
+            worker.kill()
+
+    # -- internals ----------------------------------------------------------------------------------------
+
+    def _acquire(self, knobs: WorkerKnobs, on_event: EventCallback, cancel) -> _Worker:
+        """The warm worker for `knobs`, locked for this job; started (and waited for) if needed."""
+        while True:
+            with self._lock:
+                worker = self._workers.get(knobs)
+                if worker is None or not worker.alive():
+                    self._evict_for_new_worker()
+                    worker = _Worker(knobs)
+                    self._workers[knobs] = worker
+            if worker.lock.acquire(timeout=HEARTBEAT_S):
+                break
+            on_event({"event": "queued", "position": 0})
+        try:
+            self._wait_ready(worker, on_event, cancel)
+        except BaseException:
+            worker.lock.release()
+            raise
+        return worker
+
+    def _wait_ready(self, worker: _Worker, on_event: EventCallback, cancel) -> None:
+        if worker.ready:
+            return
+        deadline = time.monotonic() + WORKER_START_LIMIT_S
+        on_event({"event": "starting"})
+        while not worker.ready:
+            event = self._next_event(worker, deadline, on_event, cancel, "starting the TensorFlow worker")
+            if event.get("event") == "ready":
+                worker.ready = True
+
+    def _run_on(self, worker, kind, payload, on_event, limit, cancel) -> Any:
+        job_id = uuid.uuid4().hex
+        worker.send({"id": job_id, "kind": kind, **payload})
+        deadline = time.monotonic() + limit
+        while True:
+            event = self._next_event(worker, deadline, on_event, cancel, f"the {kind} job")
+            if event.get("id") != job_id:
+                continue
+            if event["event"] == "progress":
+                on_event(event)
+            elif event["event"] == "result":
+                return event["result"]
+            elif event["event"] == "error":
+                if event.get("error_type") == "InvalidSpecError" and event.get("field"):
+                    raise InvalidSpecError(event["field"], event.get("value"), event.get("expected") or "")
+                raise JobFailedError(event["message"])
+
+    def _next_event(self, worker: _Worker, deadline: float, on_event, cancel, what: str) -> dict:
+        """Wait for the worker's next event while enforcing the deadline, memory cap and cancellation."""
+        last_heartbeat = time.monotonic()
+        while True:
+            try:
+                event = worker.events.get(timeout=POLL_S)
+            except queue.Empty:
+                event = {}
+            else:
+                if event is None:
+                    reason = worker.death_reason()
+                    self._discard(worker)
+                    raise WorkerCrashedError(f"The TensorFlow worker died during {what}: {reason}.")
+                return event
+            now = time.monotonic()
+            rss = worker.rss_bytes()
+            if rss > self.max_rss_bytes:
+                self._discard(worker)
+                raise WorkerCrashedError(
+                    f"The TensorFlow worker ran out of memory during {what}: it used {rss / 2**20:,.0f} MiB, "
+                    f"over the limit of {self.max_rss_bytes / 2**20:,.0f} MiB ({WORKER_MAX_RSS_ENV}). "
+                    "Try a smaller shape."
+                )
+            if now > deadline:
+                self._discard(worker)
+                raise JobTimeoutError(
+                    f"{what[0].upper()}{what[1:]} ran past its time limit and was stopped. "
+                    "Try fewer samples or a smaller shape."
+                )
+            if cancel is not None and cancel.is_set():
+                self._discard(worker)
+                raise JobCancelledError(f"Cancelled {what}.")
+            if now - last_heartbeat >= HEARTBEAT_S:
+                last_heartbeat = now
+                try:
+                    on_event({"event": "running"})
+                except BaseException:
+                    self._discard(worker)
+                    raise
+            if not worker.alive() and worker.events.empty():
+                continue  # the reader thread will deliver the end-of-stream marker
+
+    def _discard(self, worker: _Worker) -> None:
+        worker.kill()
+        with self._lock:
+            if self._workers.get(worker.knobs) is worker:
+                del self._workers[worker.knobs]
+
+    def _evict_for_new_worker(self) -> None:
+        """Called with `_lock` held: make room by retiring the least recently used idle worker."""
+        while len(self._workers) >= self.max_workers:
+            idle = [w for w in self._workers.values() if not w.lock.locked()]
+            if not idle:
+                return
+            oldest = min(idle, key=lambda w: w.last_used)
+            del self._workers[oldest.knobs]
+            oldest.kill()
+
+    def _reap_idle_forever(self) -> None:
+        while True:
+            time.sleep(min(30.0, self.idle_s / 2))
+            now = time.monotonic()
+            with self._lock:
+                stale = [w for w in self._workers.values() if not w.lock.locked() and now - w.last_used > self.idle_s]
+                for worker in stale:
+                    del self._workers[worker.knobs]
+            for worker in stale:
+                worker.kill()
+
+
+_default_pool: WorkerPool | None = None
+_default_pool_lock = threading.Lock()
+
+
+def default_pool() -> WorkerPool:
+    """The process-wide pool that every Streamlit session shares (so the device queues are global)."""
+    global _default_pool
+    with _default_pool_lock:
+        if _default_pool is None:
+            _default_pool = WorkerPool()
+        return _default_pool
+
+
+# -- typed job helpers --------------------------------------------------------------------------------------
+
+
+def list_devices(pool: WorkerPool | None = None, on_event: EventCallback | None = None) -> list[dict]:
+    """The devices TensorFlow finds, as [{"name": "CPU:0", "description": ...}, ...]."""
+    return (pool or default_pool()).run(
+        "devices", {}, device="CPU:0", knobs=WorkerKnobs(gpu_visible=True), on_event=on_event
+    )
+
+
+def run_check(
+    spec: RunSpec, diff_channel: int = 0, pool: WorkerPool | None = None, on_event: EventCallback | None = None
+) -> EquivalenceResult:
+    data = (pool or default_pool()).run(
+        "check",
+        {"spec": spec.to_dict(), "diff_channel": diff_channel},
+        device=spec.device,
+        knobs=WorkerKnobs.for_spec(spec),
+        on_event=on_event,
+    )
+    return EquivalenceResult.from_dict(data)
+
+
+def run_benchmark(
+    spec: RunSpec,
+    pool: WorkerPool | None = None,
+    on_event: EventCallback | None = None,
+    time_limit_s: float | None = None,
+    cancel: threading.Event | None = None,
+) -> BenchmarkResult:
+    pool = pool or default_pool()
+    knobs = WorkerKnobs.for_spec(spec)
+    cache_key = (knobs, spec.device, spec.dtype)
+    data = pool.run(
+        "bench",
+        {"spec": spec.to_dict(), "ceilings": pool._ceilings.get(cache_key)},
+        device=spec.device,
+        knobs=knobs,
+        on_event=on_event,
+        time_limit_s=time_limit_s,
+        cancel=cancel,
+    )
+    result = BenchmarkResult.from_dict(data)
+    if result.ceilings:
+        pool._ceilings[cache_key] = result.ceilings.to_dict()
+    return result
+
+
+def run_ceilings(
+    device: str = "CPU:0",
+    dtype: str = "float32",
+    knobs: WorkerKnobs | None = None,
+    pool: WorkerPool | None = None,
+    on_event: EventCallback | None = None,
+) -> Ceilings:
+    knobs = knobs or WorkerKnobs(gpu_visible=device.startswith("GPU"))
+    data = (pool or default_pool()).run(
+        "ceilings", {"device": device, "dtype": dtype}, device=device, knobs=knobs, on_event=on_event
+    )
+    return Ceilings.from_dict(data)
+
+
+__all__ = [
+    "PointwiseError",
+    "WorkerKnobs",
+    "WorkerPool",
+    "default_pool",
+    "list_devices",
+    "run_benchmark",
+    "run_ceilings",
+    "run_check",
+]

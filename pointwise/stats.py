@@ -1,0 +1,158 @@
+"""Statistics derived from raw `Measurement`s: robust location, spread, intervals, tests, rooflines.
+
+Why medians: timing noise on a shared machine is one-sided (interruptions only add time), so the median
+and IQR describe a kernel's typical speed better than mean and std, which are reported too. Intervals are
+bootstrap percentiles (scipy.stats.bootstrap), which assume nothing about the distribution's shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy import stats as sps
+
+from pointwise.spec import DTYPE_ITEMSIZE, RunSpec
+from pointwise.variants import BASELINE_KEY
+
+NOISY_IQR_RATIO = 0.10
+"""A variant whose IQR exceeds this fraction of its median is flagged as noisy."""
+
+BOOTSTRAP_RESAMPLES = 2000
+CONFIDENCE_LEVEL = 0.95
+_BOOTSTRAP_SEED = 12345
+
+
+@dataclass(frozen=True)
+class VariantStats:
+    key: str
+    samples: int
+    calls_per_block: int
+    median_s: float
+    iqr_s: float
+    mean_s: float
+    std_s: float
+    min_s: float
+    p5_s: float
+    p95_s: float
+    median_ci_low_s: float
+    median_ci_high_s: float
+    cold_start_s: float
+    gflops_per_s: float
+    bytes_per_call: int
+    intensity_flops_per_byte: float
+    roofline_fraction: float | None
+    speedup_vs_baseline: float | None
+    speedup_ci_low: float | None
+    speedup_ci_high: float | None
+    p_value_vs_baseline: float | None
+    peak_memory_bytes: int | None
+
+    @property
+    def noisy(self) -> bool:
+        return is_noisy(self.iqr_s, self.median_s)
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "noisy": self.noisy}
+
+
+def is_noisy(iqr_s: float, median_s: float) -> bool:
+    return median_s > 0 and iqr_s / median_s > NOISY_IQR_RATIO
+
+
+def bytes_per_call(spec: RunSpec) -> int:
+    """Minimum DRAM traffic of one call: read input and weights, write output (backward: also read the
+    output gradient and write the input and weight gradients)."""
+    item = DTYPE_ITEMSIZE[spec.dtype]
+    inputs = spec.pixels * spec.channels
+    outputs = spec.pixels * spec.filters
+    params = spec.channels * spec.filters + spec.filters
+    moved = inputs + outputs + params
+    if spec.pass_kind == "backward":
+        moved += outputs + inputs + params + inputs + outputs
+    return item * moved
+
+
+def median_ci(samples: np.ndarray) -> tuple[float, float]:
+    """Bootstrap percentile interval of the median at `CONFIDENCE_LEVEL`."""
+    if len(samples) < 2 or np.all(samples == samples[0]):
+        return float(samples[0]), float(samples[0])
+    res = sps.bootstrap(
+        (samples,),
+        np.median,
+        n_resamples=BOOTSTRAP_RESAMPLES,
+        confidence_level=CONFIDENCE_LEVEL,
+        method="percentile",
+        rng=np.random.default_rng(_BOOTSTRAP_SEED),
+    )
+    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
+def speedup_ci(baseline: np.ndarray, variant: np.ndarray) -> tuple[float, float]:
+    """Bootstrap interval of median(baseline)/median(variant), resampling each independently."""
+
+    def ratio(b, v, axis=-1):
+        return np.median(b, axis=axis) / np.median(v, axis=axis)
+
+    res = sps.bootstrap(
+        (baseline, variant),
+        ratio,
+        n_resamples=BOOTSTRAP_RESAMPLES,
+        confidence_level=CONFIDENCE_LEVEL,
+        method="percentile",
+        paired=False,
+        vectorized=True,
+        rng=np.random.default_rng(_BOOTSTRAP_SEED),
+    )
+    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
+def summarize(result) -> list[VariantStats]:
+    """`VariantStats` for every measurement of a `BenchmarkResult`, in measurement order."""
+    spec = result.spec
+    baseline = result.measurement(BASELINE_KEY)
+    base_times = np.asarray(baseline.per_call_s) if baseline else None
+    moved = bytes_per_call(spec)
+    intensity = spec.flops_per_call / moved
+    roofline = result.ceilings.roofline_gflops_per_s(intensity) if result.ceilings else None
+    out = []
+    for m in result.measurements:
+        times = np.asarray(m.per_call_s, dtype=float)
+        q5, q25, q50, q75, q95 = np.percentile(times, [5, 25, 50, 75, 95])
+        ci_low, ci_high = median_ci(times)
+        gflops = spec.flops_per_call / q50 / 1e9
+        speedup = sp_low = sp_high = p_value = None
+        if base_times is not None:
+            speedup = float(np.median(base_times) / q50)
+            if m.key == BASELINE_KEY:
+                sp_low = sp_high = 1.0
+            else:
+                sp_low, sp_high = speedup_ci(base_times, times)
+                p_value = float(sps.mannwhitneyu(base_times, times, alternative="two-sided").pvalue)
+        out.append(
+            VariantStats(
+                key=m.key,
+                samples=len(times),
+                calls_per_block=m.calls_per_block,
+                median_s=float(q50),
+                iqr_s=float(q75 - q25),
+                mean_s=float(times.mean()),
+                std_s=float(times.std(ddof=1)) if len(times) > 1 else 0.0,
+                min_s=float(times.min()),
+                p5_s=float(q5),
+                p95_s=float(q95),
+                median_ci_low_s=ci_low,
+                median_ci_high_s=ci_high,
+                cold_start_s=m.cold_start_s,
+                gflops_per_s=gflops,
+                bytes_per_call=moved,
+                intensity_flops_per_byte=intensity,
+                roofline_fraction=gflops / roofline if roofline else None,
+                speedup_vs_baseline=speedup,
+                speedup_ci_low=sp_low,
+                speedup_ci_high=sp_high,
+                p_value_vs_baseline=p_value,
+                peak_memory_bytes=m.peak_memory_bytes,
+            )
+        )
+    return out

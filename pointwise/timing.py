@@ -1,0 +1,139 @@
+"""The timer: cold start, warm-up, calibrated blocks, interleaved rounds. Runs inside the worker.
+
+Design choices (after torch.utils.benchmark):
+- A sample times a block of back-to-back calls, sized so the block lasts at least `TARGET_BLOCK_S`; the
+  clock's resolution (~100 ns) and the device sync are then <0.1% of a sample, while blocks stay short
+  enough that a burst of machine noise spoils one sample, not the run.
+- Variants are interleaved: each round runs every variant once, in a freshly shuffled order, so slow drift
+  in the machine's speed (thermal, other tenants) is spread over all variants instead of biasing one.
+- GPUs run asynchronously: the clock is read only after `tf.test.experimental.sync_devices()`, which
+  waits for queued kernels without copying outputs to the host. CPU kernels complete before returning.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import keras
+import tensorflow as tf
+
+from pointwise.equivalence import compiled_call, make_input
+from pointwise.layers import make_layer
+from pointwise.results import Measurement
+from pointwise.spec import RunSpec
+
+TARGET_BLOCK_S = 0.01
+MAX_CALLS_PER_BLOCK = 10_000
+WARMUP_S = 0.05
+"""Warm-up after the cold call: long enough for caches, thread pools and autotuning to settle."""
+
+ProgressCallback = Callable[[str, int, int], None]
+
+
+def device_sync(device: str) -> Callable[[], None]:
+    """The synchronisation to run before reading the clock on `device`."""
+    if device.startswith("GPU"):
+        return tf.test.experimental.sync_devices
+    return lambda: None
+
+
+@dataclass
+class _Timed:
+    key: str
+    step: Callable[[], object]
+    calls_per_block: int = 1
+    cold_start_s: float = 0.0
+    peak_memory_bytes: int | None = None
+
+
+def make_step(layer: keras.layers.Layer, x: tf.Tensor, mode: str, pass_kind: str) -> Callable[[], object]:
+    """A zero-argument callable running one forward (or forward+backward) call of `layer` in `mode`.
+
+    The backward pass takes gradients of sum(output) with respect to the input and every trainable
+    weight, as a training step would; the outputs stay on the device.
+    """
+    if pass_kind == "forward":
+        forward = compiled_call(layer, mode)
+        return lambda: forward(x)
+
+    def forward_backward(inputs):
+        with tf.GradientTape() as tape:
+            tape.watch(inputs)
+            loss = tf.reduce_sum(layer(inputs))
+        return tape.gradient(loss, [inputs, *layer.trainable_weights])
+
+    if mode != "eager":
+        forward_backward = tf.function(forward_backward, jit_compile=(mode == "xla"))
+    return lambda: forward_backward(x)
+
+
+def measure(spec: RunSpec, keys: tuple[str, ...], progress: ProgressCallback | None = None) -> list[Measurement]:
+    """Time every variant in `keys` on `spec`; returns one `Measurement` per key, in order."""
+    sync = device_sync(spec.device)
+    on_gpu = spec.device.startswith("GPU")
+    keras.utils.set_random_seed(spec.seed)
+    with tf.device(spec.device):
+        x = tf.cast(tf.constant(make_input(spec)), spec.dtype)
+        timed = []
+        for key in keys:
+            layer = make_layer(key, spec.filters, use_bias=spec.use_bias, dtype=spec.dtype, seed=spec.seed)
+            if on_gpu:
+                tf.config.experimental.reset_memory_stats(spec.device)
+            entry = _Timed(key, make_step(layer, x, spec.mode, spec.pass_kind))
+            start = time.perf_counter()
+            entry.step()
+            sync()
+            entry.cold_start_s = time.perf_counter() - start
+            entry.calls_per_block = _calibrate(entry.step, sync)
+            if on_gpu:
+                entry.peak_memory_bytes = int(tf.config.experimental.get_memory_info(spec.device)["peak"])
+            timed.append(entry)
+        samples: dict[str, list[float]] = {t.key: [] for t in timed}
+        order = random.Random(spec.seed)
+        total = spec.samples * len(timed)
+        done = 0
+        for _ in range(spec.samples):
+            round_order = list(timed)
+            order.shuffle(round_order)
+            for entry in round_order:
+                samples[entry.key].append(_time_block(entry.step, entry.calls_per_block, sync))
+                done += 1
+                if progress:
+                    progress(entry.key, done, total)
+    return [
+        Measurement(
+            key=t.key,
+            per_call_s=tuple(samples[t.key]),
+            calls_per_block=t.calls_per_block,
+            cold_start_s=t.cold_start_s,
+            peak_memory_bytes=t.peak_memory_bytes,
+        )
+        for t in timed
+    ]
+
+
+def _time_block(step: Callable[[], object], calls: int, sync: Callable[[], None]) -> float:
+    start = time.perf_counter()
+    for _ in range(calls):
+        step()
+    sync()
+    return (time.perf_counter() - start) / calls
+
+
+def _calibrate(step: Callable[[], object], sync: Callable[[], None]) -> int:
+    """Warm up for `WARMUP_S`, then pick the number of calls that makes a block last `TARGET_BLOCK_S`."""
+    deadline = time.perf_counter() + WARMUP_S
+    calls = 0
+    start = time.perf_counter()
+    while True:
+        step()
+        calls += 1
+        if time.perf_counter() >= deadline:
+            break
+    sync()
+    per_call = max((time.perf_counter() - start) / calls, 1e-9)
+    return max(1, min(MAX_CALLS_PER_BLOCK, math.ceil(TARGET_BLOCK_S / per_call)))

@@ -106,7 +106,8 @@ def default_max_rss_bytes() -> int:
 class _Worker:
     def __init__(self, knobs: WorkerKnobs) -> None:
         self.knobs = knobs
-        self.stderr = tempfile.TemporaryFile()
+        # Lives as long as the process; read back for the crash message, closed in kill().
+        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115
         self.process = subprocess.Popen(
             [sys.executable, "-m", "pointwise.worker"],
             stdin=subprocess.PIPE,
@@ -157,11 +158,12 @@ class _Worker:
             os.killpg(self.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=10)
-        for stream in (self.process.stdin, self.process.stdout):
+        for stream in (self.process.stdin, self.process.stdout, self.stderr):
             with contextlib.suppress(OSError):
                 stream.close()
 
     def stderr_tail(self) -> str:
+        """The last line the worker wrote to stderr (a Python error, usually): read before kill() closes it."""
         try:
             self.stderr.seek(0, os.SEEK_END)
             size = self.stderr.tell()

@@ -1,0 +1,5 @@
+import sys
+
+from pointwise.cli import main
+
+sys.exit(main())

@@ -1,0 +1,84 @@
+"""Sweeps: benchmark one or two parameters over log-spaced ranges, one queued job per point.
+
+Each point is its own job, so other sessions' jobs interleave with a long sweep instead of waiting for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pointwise.errors import InvalidSpecError
+from pointwise.jobs import EventCallback, WorkerPool, run_benchmark
+from pointwise.results import BenchmarkResult
+from pointwise.spec import INT_RANGES, RunSpec
+
+SWEEP_PARAMETERS = {
+    "batch": ("batch",),
+    "hw": ("height", "width"),
+    "channels": ("channels",),
+    "filters": ("filters",),
+}
+"""Sweepable parameters and the spec fields each sets; `hw` keeps images square."""
+PARAMETER_LABELS = {"batch": "batch B", "hw": "height = width", "channels": "channels C", "filters": "filters F"}
+MAX_POINTS = 24
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    values: dict[str, int]
+    result: BenchmarkResult
+
+
+def sweep_values(start: int, stop: int, points: int) -> list[int]:
+    """`points` log-spaced integers from `start` to `stop` inclusive, rounded and de-duplicated."""
+    if points < 1 or points > MAX_POINTS:
+        raise InvalidSpecError("points", points, f"an integer in [1, {MAX_POINTS}]")
+    if start < 1:
+        raise InvalidSpecError("start", start, "a positive integer")
+    if stop < start:
+        raise InvalidSpecError("stop", stop, f"an integer >= start ({start})")
+    raw = np.geomspace(start, stop, points) if points > 1 else np.array([start])
+    return sorted({int(round(v)) for v in raw})
+
+
+def point_spec(spec: RunSpec, assignment: dict[str, int]) -> RunSpec:
+    """`spec` with each swept parameter set; validation (memory budget included) names the field."""
+    changes: dict[str, Any] = {}
+    for parameter, value in assignment.items():
+        if parameter not in SWEEP_PARAMETERS:
+            raise InvalidSpecError("parameter", parameter, f"one of {', '.join(SWEEP_PARAMETERS)}")
+        for field in SWEEP_PARAMETERS[parameter]:
+            low, high = INT_RANGES[field]
+            if not low <= value <= high:
+                raise InvalidSpecError(parameter, value, f"an integer in [{low:,}, {high:,}]")
+            changes[field] = value
+    return spec.with_changes(**changes)
+
+
+def plan_grid(spec: RunSpec, axes: dict[str, list[int]]) -> list[tuple[dict[str, int], RunSpec]]:
+    """Every combination of the axes' values with its validated spec; fails before anything runs."""
+    assignments: list[dict[str, int]] = [{}]
+    for parameter, values in axes.items():
+        assignments = [{**a, parameter: v} for a in assignments for v in values]
+    return [(a, point_spec(spec, a)) for a in assignments]
+
+
+def run_sweep(
+    spec: RunSpec,
+    axes: dict[str, list[int]],
+    pool: WorkerPool | None = None,
+    on_event: EventCallback | None = None,
+    on_point: Callable[[int, int], None] | None = None,
+) -> list[SweepPoint]:
+    """Benchmark `spec` at every point of the grid spanned by `axes` (one or two parameters)."""
+    plan = plan_grid(spec, axes)
+    points = []
+    for index, (assignment, point) in enumerate(plan):
+        if on_point:
+            on_point(index, len(plan))
+        points.append(SweepPoint(assignment, run_benchmark(point, pool=pool, on_event=on_event)))
+    return points

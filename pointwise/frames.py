@@ -96,3 +96,30 @@ def sweep_frame(points) -> pd.DataFrame:
             frame[parameter] = value
         frames.append(frame)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def compare_frame(results: list[BenchmarkResult]) -> pd.DataFrame:
+    """Median per variant per run, and each run's ratio to the first run (>1: slower than the first)."""
+    rows = []
+    for result in results:
+        for s in stats_frame(result).itertuples():
+            rows.append({"run": result.label, "variant": s.variant, "median_ms": s.median_ms})
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    table = frame.pivot_table(index="variant", columns="run", values="median_ms", sort=False)
+    reference = results[0].label
+    for run in table.columns.drop(reference):
+        table[f"{run} / {reference}"] = table[run] / table[reference]
+    return table.reset_index()
+
+
+def environment_frame(environment: dict) -> pd.DataFrame:
+    """The environment card as a two-column table (nested package versions flattened)."""
+    flat = {}
+    for key, value in environment.items():
+        if isinstance(value, dict):
+            flat.update({f"{key}.{k}": v for k, v in value.items()})
+        else:
+            flat[key] = value
+    return pd.DataFrame({"setting": list(flat), "value": [str(v) for v in flat.values()]})

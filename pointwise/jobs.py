@@ -268,6 +268,12 @@ class WorkerPool:
                 worker.last_used = time.monotonic()
                 worker.lock.release()
 
+    def warm(self, knobs: WorkerKnobs) -> None:
+        """Start the worker for `knobs` and wait until TensorFlow has loaded, without running a job."""
+        worker = self._acquire(knobs, lambda event: None, None)
+        worker.last_used = time.monotonic()
+        worker.lock.release()
+
     def queue_length(self, device: str) -> int:
         return self._queues[device].waiting()
 

@@ -130,6 +130,22 @@ def estimate_memory_bytes(spec: RunSpec) -> int:
     return item * live + reference
 
 
+LIVE_MAX_ELEMENTS = 4_000_000
+"""Live runs in the dashboard (Explore) keep B*H*W*max(C, F) under this, so they answer in about a second."""
+
+
+def check_live_size(spec: RunSpec, max_elements: int = LIVE_MAX_ELEMENTS) -> None:
+    """Raise `InvalidSpecError` naming the shape if `spec` is too large for an interactive live run."""
+    elements = spec.pixels * max(spec.channels, spec.filters)
+    if elements > max_elements:
+        raise InvalidSpecError(
+            "shape",
+            "x".join(map(str, spec.input_shape)) + f" -> {spec.filters} filters",
+            f"at most {max_elements:,} elements B*H*W*max(C, F) for a live run (this one has {elements:,}); "
+            "use the Benchmark page or the CLI for larger shapes",
+        )
+
+
 def make_run_spec(**values: Any) -> RunSpec:
     """Validate and coerce `values` into a `RunSpec`; unspecified fields take their defaults.
 

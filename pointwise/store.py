@@ -111,7 +111,7 @@ class RunStore:
         env = result.environment
         row = (
             env.get("date") or "",
-            (label if label is not None else result.label) or _default_label(result),
+            (label if label is not None else result.label) or default_label(result),
             source,
             str(env.get("machine") or "unknown"),
             spec.device,
@@ -199,7 +199,7 @@ class RunStore:
                     "shape, filters, variants, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         str(env.get("date") or ""),
-                        result.label or _default_label(result),
+                        result.label or default_label(result),
                         "import",
                         str(env.get("machine") or "unknown"),
                         result.spec.device,
@@ -235,7 +235,7 @@ class RunStore:
         return Ceilings.from_dict(json.loads(row[0])) if row else None
 
 
-def _default_label(result: BenchmarkResult) -> str:
+def default_label(result: BenchmarkResult) -> str:
     spec = result.spec
     shape = "x".join(map(str, spec.input_shape))
     return f"{shape}->{spec.filters} {spec.dtype} {spec.mode} {spec.pass_kind} on {spec.device}"

@@ -42,7 +42,7 @@ def sweep_values(start: int, stop: int, points: int) -> list[int]:
     if stop < start:
         raise InvalidSpecError("stop", stop, f"an integer >= start ({start})")
     raw = np.geomspace(start, stop, points) if points > 1 else np.array([start])
-    return sorted({int(round(v)) for v in raw})
+    return sorted({int(np.rint(v)) for v in raw})
 
 
 def point_spec(spec: RunSpec, assignment: dict[str, int]) -> RunSpec:

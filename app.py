@@ -1,0 +1,270 @@
+"""Pointwise Lab: the entry point (`streamlit run app.py`), router and the sidebar every page shares.
+
+Routing: with a `pages/` folder beside this file, Streamlit starts in its legacy multipage mode and stays
+there until some session runs `st.navigation`. A deep link opened first on a fresh server (a shared demo
+waking up on `/benchmark?batch=16`) would then run the page file alone: no sidebar, file names in the
+menu. So every page begins with `page_setup()`: inside the router it just returns the configuration;
+run alone, it runs the router itself (which calls `st.navigation`, switching the whole server to this
+navigation for good), lets that render the requested page, and stops the outer run.
+
+This file is also imported as the module `app` by the pages, for `page_setup`; its router only runs when
+Streamlit executes it as the main script.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import streamlit as st
+
+from pointwise import InvalidSpecError, PointwiseError, RunSpec, make_run_spec
+from pointwise.devices import available_devices, probe_gpus
+from pointwise.jobs import EventCallback, WorkerKnobs, default_pool
+from pointwise.spec import DTYPES, INT_RANGES, MODES, PASS_LABELS, PASSES, _coerce_bool, _coerce_int
+from pointwise.variants import EQUIVALENT_KEYS, VARIANTS
+
+PAGES = [
+    ("pages/home.py", "Home", ":material/home:", ""),
+    ("pages/explore.py", "Explore", ":material/search:", "explore"),
+    ("pages/benchmark.py", "Benchmark", ":material/speed:", "benchmark"),
+    ("pages/scaling.py", "Scaling", ":material/show_chart:", "scaling"),
+    ("pages/classroom.py", "Classroom", ":material/school:", "classroom"),
+    ("pages/history.py", "History", ":material/history:", "history"),
+]
+
+DEFAULTS = RunSpec()
+SIDEBAR_INTS = ("batch", "height", "width", "channels", "filters", "samples")
+_routing = threading.local()
+
+
+@dataclass
+class PageContext:
+    """What the sidebar gives a page: a validated spec, or the reason there is none."""
+
+    spec: RunSpec | None
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def run_router() -> None:
+    st.set_page_config(page_title="Pointwise Lab", page_icon="🔬", layout="wide")
+    navigation = st.navigation(
+        [st.Page(path, title=title, icon=icon, url_path=url, default=(url == "")) for path, title, icon, url in PAGES]
+    )
+    _warm_default_worker()
+    _routing.context = render_sidebar()
+    try:
+        navigation.run()
+    finally:
+        _routing.context = None
+
+
+def page_setup() -> PageContext:
+    """Call first in every page: the shared configuration (see the module docstring for why)."""
+    context = getattr(_routing, "context", None)
+    if context is not None:
+        return context
+    run_router()
+    st.stop()
+
+
+def _query_value_problem(key: str) -> str | None:
+    """Check a URL parameter before its widget reads it, so a bad link gets a warning instead of a crash."""
+    raw = st.query_params.get_all(key) if key == "variants" else st.query_params.get(key)
+    if raw is None or raw == []:
+        return None
+    try:
+        if key in SIDEBAR_INTS:
+            _coerce_int(key, raw, INT_RANGES[key])
+        elif key == "onednn":
+            _coerce_bool(key, raw)
+        elif key == "device" and raw not in available_devices():
+            raise InvalidSpecError("device", raw, f"one of the devices found here: {', '.join(available_devices())}")
+        elif key == "dtype" and raw not in DTYPES:
+            raise InvalidSpecError("dtype", raw, f"one of {', '.join(DTYPES)}")
+        elif key == "mode" and raw not in MODES:
+            raise InvalidSpecError("mode", raw, f"one of {', '.join(MODES)}")
+        elif key == "pass" and raw not in PASSES:
+            raise InvalidSpecError("pass", raw, f"one of {', '.join(PASSES)}")
+        elif key == "variants":
+            make_run_spec(variants=raw)
+    except InvalidSpecError as exc:
+        return f"The link's {exc}"
+    return None
+
+
+def _default_for(key: str):
+    if key == "pass":
+        return DEFAULTS.pass_kind
+    if key == "variants":
+        return list(DEFAULTS.variants)
+    return getattr(DEFAULTS, key)
+
+
+def render_sidebar() -> PageContext:
+    warnings = []
+    keys = (*SIDEBAR_INTS, "device", "dtype", "mode", "pass", "onednn", "variants")
+    for key in keys:
+        problem = _query_value_problem(key)
+        if problem:
+            warnings.append(problem + " The default is used instead.")
+            st.session_state[key] = _default_for(key)
+    sidebar = st.sidebar
+    sidebar.markdown("### Run configuration")
+    cols = sidebar.columns(2)
+    values = {}
+    for i, (key, label, help_text) in enumerate(
+        [
+            ("batch", "Batch B", "images per call"),
+            ("height", "Height H", "pixels"),
+            ("width", "Width W", "pixels"),
+            ("channels", "Channels C", "input channels"),
+        ]
+    ):
+        low, high = INT_RANGES[key]
+        values[key] = cols[i % 2].number_input(
+            label,
+            min_value=low,
+            max_value=high,
+            value=getattr(DEFAULTS, key),
+            step=1,
+            key=key,
+            bind="query-params",
+            help=help_text,
+        )
+    low, high = INT_RANGES["filters"]
+    values["filters"] = sidebar.number_input(
+        "Filters F",
+        min_value=low,
+        max_value=high,
+        value=DEFAULTS.filters,
+        key="filters",
+        bind="query-params",
+        help="output channels: the layer maps C -> F at every pixel",
+    )
+    devices = available_devices()
+    values["device"] = sidebar.selectbox("Device", devices, key="device", bind="query-params")
+    if not probe_gpus():
+        sidebar.caption("No GPU found on this machine (nvidia-smi): CPU only.")
+    values["dtype"] = sidebar.selectbox("dtype", DTYPES, key="dtype", bind="query-params")
+    values["mode"] = sidebar.selectbox(
+        "Execution mode",
+        MODES,
+        index=MODES.index(DEFAULTS.mode),
+        key="mode",
+        bind="query-params",
+        format_func={"eager": "eager", "graph": "graph (tf.function)", "xla": "XLA (jit_compile)"}.get,
+    )
+    values["pass_kind"] = sidebar.selectbox(
+        "Pass", PASSES, key="pass", bind="query-params", format_func=PASS_LABELS.get
+    )
+    if values["device"].startswith("CPU"):
+        values["onednn"] = sidebar.toggle(
+            "oneDNN (TF_ENABLE_ONEDNN_OPTS)",
+            value=DEFAULTS.onednn,
+            key="onednn",
+            bind="query-params",
+            help="Read by TensorFlow at import, so it selects a separate worker process.",
+        )
+    low, high = INT_RANGES["samples"]
+    values["samples"] = sidebar.number_input(
+        "Samples per variant",
+        min_value=low,
+        max_value=high,
+        value=DEFAULTS.samples,
+        key="samples",
+        bind="query-params",
+    )
+    values["variants"] = sidebar.multiselect(
+        "Variants",
+        list(VARIANTS),
+        default=list(EQUIVALENT_KEYS),
+        key="variants",
+        bind="query-params",
+        format_func=lambda k: VARIANTS[k].label,
+        help="Seed examples are labelled 'Seed Example N'. Conv2D 1x1 is always timed as the reference.",
+    )
+    try:
+        spec = make_run_spec(**values)
+    except InvalidSpecError as exc:
+        sidebar.error(str(exc))
+        return PageContext(spec=None, error=str(exc), warnings=warnings)
+    return PageContext(spec=spec, warnings=warnings)
+
+
+def show_context_messages(context: PageContext) -> bool:
+    """Show link warnings and the configuration error; True when the page has a spec to work with."""
+    for warning in context.warnings:
+        st.warning(warning, icon=":material/link_off:")
+    if context.spec is None:
+        st.error(f"Fix the run configuration in the sidebar: {context.error}")
+        return False
+    return True
+
+
+@st.cache_resource(show_spinner=False)
+def _warm_default_worker() -> bool:
+    """Start the default worker once per server, in the background, so the first run skips the TF import."""
+    threading.Thread(target=default_pool().warm, args=(WorkerKnobs(),), daemon=True).start()
+    return True
+
+
+T = TypeVar("T")
+_RUNNING_KEY = "_pointwise_running_job"
+
+
+def run_with_progress(title: str, job: Callable[[EventCallback], T]) -> T | None:
+    """Run `job(on_event)` with a live status, progress bar, queue position and a Cancel button.
+
+    Cancel works through Streamlit itself: any click reruns the script, Streamlit raises its rerun
+    exception inside `on_event`, and the pool kills the worker. The next run reports the cancellation.
+    Expected failures (`PointwiseError`) are shown with `st.error`; the result is then None.
+    """
+    st.session_state[_RUNNING_KEY] = title
+    cancel_slot = st.empty()
+    cancel_slot.button("Cancel", icon=":material/cancel:", key="cancel_job")
+    with st.status(title, expanded=True) as status:
+        bar = st.progress(0.0, text="Sending the job to the TensorFlow worker…")
+        state = {"fraction": 0.0, "text": ""}
+
+        def on_event(event: dict) -> None:
+            kind = event.get("event")
+            if kind == "queued":
+                state["text"] = f"Queued: {event['position']} job(s) ahead of yours on this device."
+            elif kind == "starting":
+                state["text"] = "Starting the TensorFlow worker (about 5 s, first run only)…"
+            elif kind == "progress":
+                state["fraction"] = event["done"] / event["total"]
+                state["text"] = f"Sample {event['done']} of {event['total']} ({event['variant']})"
+            elif kind == "running" and not state["text"]:
+                state["text"] = "Running…"
+            bar.progress(min(state["fraction"], 1.0), text=state["text"] or "Running…")
+
+        try:
+            result = job(on_event)
+        except PointwiseError as exc:
+            status.update(label=f"{title}: failed", state="error")
+            st.session_state.pop(_RUNNING_KEY, None)
+            cancel_slot.empty()
+            st.error(str(exc))
+            return None
+        status.update(label=f"{title}: done", state="complete", expanded=False)
+    st.session_state.pop(_RUNNING_KEY, None)
+    cancel_slot.empty()
+    return result
+
+
+def report_interrupted_job() -> None:
+    """If the previous script run was stopped mid-job (Cancel, or a widget change), say so once."""
+    title = st.session_state.pop(_RUNNING_KEY, None)
+    if title:
+        st.info(f"{title} was cancelled and its worker stopped. Previous results are kept.", icon=":material/cancel:")
+
+
+if __name__ == "__main__":
+    import app  # the importable twin of this script: the router's state must live where pages see it
+
+    app.run_router()

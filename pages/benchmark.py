@@ -1,0 +1,76 @@
+import json
+
+import streamlit as st
+
+from app import page_setup, report_interrupted_job, run_with_progress, show_context_messages
+from pointwise import StoreError
+from pointwise.charts import DISTRIBUTION_KINDS, cold_start_chart, speedup_chart, timing_distribution
+from pointwise.frames import environment_frame, samples_frame, stats_frame
+from pointwise.jobs import run_benchmark
+from pointwise.spec import PASS_LABELS
+from pointwise.stats import NOISY_IQR_RATIO
+from pointwise.store import RunStore, default_label
+
+context = page_setup()
+st.title("Benchmark")
+st.caption(
+    "Each sample times a block of back-to-back calls (≥10 ms); variants run interleaved in shuffled rounds so "
+    "machine drift hits all alike. The first call (trace, compile, weight build) is reported separately."
+)
+report_interrupted_job()
+if show_context_messages(context):
+    spec = context.spec
+    st.markdown(
+        f"**{spec.batch}×{spec.height}×{spec.width}×{spec.channels} → {spec.filters}** · {spec.dtype} · "
+        f"{spec.mode} · {PASS_LABELS[spec.pass_kind]} · {spec.device} · oneDNN {'on' if spec.onednn else 'off'} · "
+        f"{spec.samples} samples × {len(spec.variants)} variants"
+    )
+    if st.button("Run benchmark", type="primary", icon=":material/play_arrow:"):
+        result = run_with_progress("Benchmarking", lambda on_event: run_benchmark(spec, on_event=on_event))
+        if result is not None:
+            st.session_state["bench_result"] = result
+            try:
+                st.session_state["bench_run_id"] = RunStore().save(result)
+            except StoreError as exc:
+                st.session_state.pop("bench_run_id", None)
+                st.warning(f"The result is shown but could not be saved to history: {exc}")
+
+result = st.session_state.get("bench_result")
+if result is not None:
+    stats = stats_frame(result)
+    samples = samples_frame(result)
+    for row in stats[stats["noisy"]].itertuples():
+        st.warning(
+            f"{row.variant}: noisy (IQR is {row.iqr_ms / row.median_ms:.0%} of the median, above "
+            f"{NOISY_IQR_RATIO:.0%}). Take more samples or quiet the machine before trusting small differences.",
+            icon=":material/graphic_eq:",
+        )
+    for report in result.equivalence:
+        if not report.equivalent:
+            st.info(f"{report.label} is not equivalent to Conv2D 1x1: {report.reason}")
+    left, right = st.columns([1, 3])
+    kind = left.radio("Distribution", DISTRIBUTION_KINDS, horizontal=False)
+    log_axis = left.toggle("Log time axis", value=False)
+    right.plotly_chart(timing_distribution(samples, kind, log_axis))
+    st.plotly_chart(speedup_chart(stats))
+    st.dataframe(stats.drop(columns="key"), hide_index=True)
+    st.plotly_chart(cold_start_chart(stats))
+    with st.expander("Environment card"):
+        st.dataframe(environment_frame(result.environment), hide_index=True)
+    download_csv, download_json = st.columns(2)
+    download_csv.download_button(
+        "Download samples (CSV)", samples.to_csv(index=False), "pointwise-samples.csv", "text/csv"
+    )
+    download_json.download_button(
+        "Download result (JSON)", json.dumps(result.to_dict(), indent=1), "pointwise-result.json", "application/json"
+    )
+    run_id = st.session_state.get("bench_run_id")
+    if run_id is not None:
+        with st.form("label_form"):
+            label = st.text_input("Saved to history as", value=result.label or default_label(result), max_chars=200)
+            if st.form_submit_button("Rename"):
+                try:
+                    RunStore().rename(run_id, label)
+                    st.success("Renamed.")
+                except StoreError as exc:
+                    st.error(str(exc))

@@ -1,0 +1,53 @@
+import streamlit as st
+
+from app import page_setup, report_interrupted_job, run_with_progress, show_context_messages
+from pointwise import InvalidSpecError
+from pointwise.charts import diff_heatmap, diff_histogram
+from pointwise.frames import equivalence_frame
+from pointwise.jobs import run_check
+from pointwise.spec import check_live_size
+from pointwise.variants import VARIANTS, variant_source
+
+context = page_setup()
+st.title("Explore: is it really a pointwise convolution?")
+st.caption(
+    "Every variant gets the same input and the Conv2D 1x1 baseline's weights; outputs are compared number for "
+    "number, and with a float64 NumPy reference. Errors are relative to |x|@|w|+|b| (which cannot cancel)."
+)
+report_interrupted_job()
+if show_context_messages(context):
+    spec = context.spec
+    channel = st.number_input("Output channel for the difference heatmap", 0, spec.filters - 1, 0, key="channel")
+    try:
+        check_live_size(spec)
+    except InvalidSpecError as exc:
+        st.error(str(exc))
+        st.stop()
+    cache_key = (spec, int(channel))
+    if st.session_state.get("explore_key") != cache_key:
+        result = run_with_progress(
+            "Checking equivalence", lambda on_event: run_check(spec, int(channel), on_event=on_event)
+        )
+        if result is not None:
+            st.session_state["explore_key"], st.session_state["explore_result"] = cache_key, result
+    result = st.session_state.get("explore_result") if st.session_state.get("explore_key") == cache_key else None
+    if result is not None:
+        st.dataframe(equivalence_frame(result.reports).drop(columns="key"), hide_index=True)
+        for report in result.reports:
+            if not report.equivalent and report.key == "seed_dense_flatten":
+                st.error(f"**{report.label}** — {report.reason}", icon=":material/warning:")
+        comparable = [r for r in result.reports if r.diff_map is not None]
+        if comparable:
+            labels = {r.label: r for r in comparable}
+            chosen = labels[st.selectbox("Variant for the error plots", list(labels))]
+            left, right = st.columns(2)
+            left.plotly_chart(
+                diff_heatmap(chosen.diff_map, f"|{chosen.label} − Conv2D| at channel {channel}, batch item 0")
+            )
+            right.plotly_chart(diff_histogram(chosen.diff_histogram, "All differences, variant − baseline"))
+        st.subheader("What each variant computes")
+        for key in spec.variants:
+            variant = VARIANTS[key]
+            with st.expander(f"{variant.label} · {variant.origin}"):
+                st.markdown(variant.explanation)
+                st.code(variant_source(key), language="python")

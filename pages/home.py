@@ -1,0 +1,42 @@
+import streamlit as st
+
+from app import page_setup, show_context_messages
+from pointwise import StoreError
+from pointwise.charts import speedup_chart
+from pointwise.frames import stats_frame
+from pointwise.store import RunStore
+
+context = page_setup()
+st.title("Pointwise Lab")
+st.markdown(
+    """
+A **pointwise (1x1) convolution** maps the C channels of every pixel to F new channels with one shared
+(C, F) matrix: `y[b, h, w, :] = x[b, h, w, :] @ W + bias`. No pixel looks at its neighbours, so the whole
+layer is a single matrix product over B·H·W rows. Which way of writing it in Keras is fastest, and do the
+popular recipes even compute the same thing? Here you can check, and measure.
+
+| Page | What it does |
+|---|---|
+| **Explore** | Runs every chosen variant on your configuration and shows whether its output equals `Conv2D(filters, 1)`, error maps, and the code. |
+| **Benchmark** | Times the variants with interleaved rounds; distributions, medians with 95% intervals, speedups with p-values, % of the roofline. |
+| **Scaling** | Sweeps batch, image size or channels on log axes; speedup heatmaps and the roofline. |
+| **Classroom** | A visual lesson: one pixel, every pixel as one matrix product, colour mixing, the article dissected, cost. |
+| **History** | Stored runs: filter, compare side by side, import results from other machines, export, delete. |
+
+The configuration in the sidebar is in the URL: copy the link to share exactly what you see.
+"""
+)
+show_context_messages(context)
+st.subheader("Latest stored result")
+try:
+    latest = RunStore().latest()
+except StoreError as exc:
+    st.error(str(exc))
+    latest = None
+if latest is None:
+    st.caption("No stored runs yet: run one on the Benchmark page, or import a JSON file on History.")
+else:
+    st.caption(f"{latest.label} · {latest.environment.get('date', '')} · {latest.environment.get('cpu', '')}")
+    stats = stats_frame(latest)
+    st.plotly_chart(speedup_chart(stats))
+    st.dataframe(stats[["variant", "median_ms", "iqr_ms", "gflops_per_s", "speedup_vs_conv2d"]], hide_index=True)

@@ -1,0 +1,69 @@
+import streamlit as st
+
+from app import page_setup, report_interrupted_job, run_with_progress, show_context_messages
+from pointwise import InvalidSpecError
+from pointwise.charts import roofline_chart, speedup_heatmap, sweep_chart
+from pointwise.frames import sweep_frame
+from pointwise.sweep import MAX_POINTS, PARAMETER_LABELS, SWEEP_PARAMETERS, plan_grid, run_sweep, sweep_values
+
+context = page_setup()
+st.title("Scaling")
+st.caption(
+    "Sweep one parameter over a log-spaced range (optionally a second, for a speedup heatmap). Each point is a "
+    "separate queued benchmark of the variants chosen in the sidebar, at the sidebar's configuration."
+)
+report_interrupted_job()
+if show_context_messages(context):
+    spec = context.spec
+    parameters = list(SWEEP_PARAMETERS)
+    with st.form("sweep"):
+        c1, c2, c3, c4 = st.columns(4)
+        parameter = c1.selectbox("Sweep", parameters, format_func=PARAMETER_LABELS.get, index=2)
+        start = c2.number_input("from", 1, 65_536, 16)
+        stop = c3.number_input("to", 1, 65_536, 256)
+        points = c4.number_input("points", 1, MAX_POINTS, 5)
+        d1, d2, d3, d4 = st.columns(4)
+        second = d1.selectbox(
+            "Second parameter (heatmap)", ["none", *parameters], format_func=lambda p: PARAMETER_LABELS.get(p, "none")
+        )
+        start2 = d2.number_input("from ", 1, 65_536, 1)
+        stop2 = d3.number_input("to ", 1, 65_536, 32)
+        points2 = d4.number_input("points ", 1, MAX_POINTS, 3)
+        samples = st.number_input("Samples per variant per point", 3, 200, 10)
+        submitted = st.form_submit_button("Run sweep", type="primary", icon=":material/play_arrow:")
+    if submitted:
+        try:
+            axes = {parameter: sweep_values(start, stop, points)}
+            if second != "none":
+                if second == parameter:
+                    raise InvalidSpecError("second parameter", second, "a parameter other than the first")
+                axes[second] = sweep_values(start2, stop2, points2)
+            point_spec = spec.with_changes(samples=samples)
+            plan_grid(point_spec, axes)
+        except InvalidSpecError as exc:
+            st.error(str(exc))
+        else:
+            points_done = run_with_progress(
+                f"Sweeping {' × '.join(PARAMETER_LABELS[p] for p in axes)}",
+                lambda on_event: run_sweep(point_spec, axes, on_event=on_event),
+            )
+            if points_done is not None:
+                st.session_state["sweep"] = (axes, points_done)
+
+if "sweep" in st.session_state:
+    axes, points_done = st.session_state["sweep"]
+    frame = sweep_frame(points_done)
+    first = next(iter(axes))
+    st.plotly_chart(sweep_chart(frame, first, "median_ms", "time per call (ms)"))
+    left, right = st.columns(2)
+    left.plotly_chart(sweep_chart(frame, first, "gflops_per_s", "GFLOP/s"))
+    right.plotly_chart(sweep_chart(frame, first, "speedup_vs_conv2d", "speedup vs Conv2D 1x1", log_y=False))
+    if len(axes) == 2:
+        x_param, y_param = axes
+        variant = st.selectbox("Heatmap variant", sorted(frame["variant"].unique()))
+        st.plotly_chart(speedup_heatmap(frame, x_param, y_param, variant))
+    ceilings = points_done[-1].result.ceilings
+    if ceilings is not None:
+        st.plotly_chart(roofline_chart(ceilings, frame))
+    st.dataframe(frame.drop(columns="key"), hide_index=True)
+    st.download_button("Download sweep (CSV)", frame.to_csv(index=False), "pointwise-sweep.csv", "text/csv")

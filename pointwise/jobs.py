@@ -174,6 +174,9 @@ class _Worker:
         return lines[-1] if lines else ""
 
     def death_reason(self) -> str:
+        # stdout closes a moment before the process is reaped; wait so the exit status is known.
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)
         code = self.process.poll()
         if code is not None and code < 0:
             name = signal.Signals(-code).name
@@ -328,7 +331,11 @@ class WorkerPool:
             if event.get("id") != job_id:
                 continue
             if event["event"] == "progress":
-                on_event(event)
+                try:
+                    on_event(event)
+                except BaseException:
+                    self._discard(worker)
+                    raise
             elif event["event"] == "result":
                 return event["result"]
             elif event["event"] == "error":
@@ -337,46 +344,49 @@ class WorkerPool:
                 raise JobFailedError(event["message"])
 
     def _next_event(self, worker: _Worker, deadline: float, on_event, cancel, what: str) -> dict:
-        """Wait for the worker's next event while enforcing the deadline, memory cap and cancellation."""
+        """Wait for the worker's next event while enforcing the deadline, memory cap and cancellation.
+
+        The limits are checked before every event, not only when the worker is quiet: a job streaming
+        progress events must still stop at its deadline.
+        """
         last_heartbeat = time.monotonic()
         while True:
+            self._enforce_limits(worker, deadline, cancel, what)
             try:
                 event = worker.events.get(timeout=POLL_S)
             except queue.Empty:
-                event = {}
-            else:
-                if event is None:
-                    reason = worker.death_reason()
-                    self._discard(worker)
-                    raise WorkerCrashedError(f"The TensorFlow worker died during {what}: {reason}.")
-                return event
-            now = time.monotonic()
-            rss = worker.rss_bytes()
-            if rss > self.max_rss_bytes:
+                if time.monotonic() - last_heartbeat >= HEARTBEAT_S:
+                    last_heartbeat = time.monotonic()
+                    try:
+                        on_event({"event": "running"})
+                    except BaseException:
+                        self._discard(worker)
+                        raise
+                continue
+            if event is None:
+                reason = worker.death_reason()
                 self._discard(worker)
-                raise WorkerCrashedError(
-                    f"The TensorFlow worker ran out of memory during {what}: it used {rss / 2**20:,.0f} MiB, "
-                    f"over the limit of {self.max_rss_bytes / 2**20:,.0f} MiB ({WORKER_MAX_RSS_ENV}). "
-                    "Try a smaller shape."
-                )
-            if now > deadline:
-                self._discard(worker)
-                raise JobTimeoutError(
-                    f"{what[0].upper()}{what[1:]} ran past its time limit and was stopped. "
-                    "Try fewer samples or a smaller shape."
-                )
-            if cancel is not None and cancel.is_set():
-                self._discard(worker)
-                raise JobCancelledError(f"Cancelled {what}.")
-            if now - last_heartbeat >= HEARTBEAT_S:
-                last_heartbeat = now
-                try:
-                    on_event({"event": "running"})
-                except BaseException:
-                    self._discard(worker)
-                    raise
-            if not worker.alive() and worker.events.empty():
-                continue  # the reader thread will deliver the end-of-stream marker
+                raise WorkerCrashedError(f"The TensorFlow worker died during {what}: {reason}.")
+            return event
+
+    def _enforce_limits(self, worker: _Worker, deadline: float, cancel, what: str) -> None:
+        rss = worker.rss_bytes()
+        if rss > self.max_rss_bytes:
+            self._discard(worker)
+            raise WorkerCrashedError(
+                f"The TensorFlow worker ran out of memory during {what}: it used {rss / 2**20:,.0f} MiB, "
+                f"over the limit of {self.max_rss_bytes / 2**20:,.0f} MiB ({WORKER_MAX_RSS_ENV}). "
+                "Try a smaller shape."
+            )
+        if time.monotonic() > deadline:
+            self._discard(worker)
+            raise JobTimeoutError(
+                f"{what[0].upper()}{what[1:]} ran past its time limit and was stopped. "
+                "Try fewer samples or a smaller shape."
+            )
+        if cancel is not None and cancel.is_set():
+            self._discard(worker)
+            raise JobCancelledError(f"Cancelled {what}.")
 
     def _discard(self, worker: _Worker) -> None:
         worker.kill()

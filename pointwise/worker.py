@@ -32,6 +32,10 @@ def main() -> None:
 
     import tensorflow as tf
 
+    # Each variant is its own tf.function, which TensorFlow's retracing heuristic warns about; that noise
+    # would otherwise be the "last stderr line" quoted in crash messages.
+    tf.get_logger().setLevel("ERROR")
+
     threads = int(os.environ.get(THREADS_ENV, "0"))
     if threads:
         tf.config.threading.set_intra_op_parallelism_threads(threads)

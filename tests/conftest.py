@@ -1,0 +1,36 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# Keep TensorFlow quiet and deterministic in the test process; workers get their own environment.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+
+@pytest.fixture
+def tmp_db(tmp_path, monkeypatch):
+    path = tmp_path / "runs.sqlite3"
+    monkeypatch.setenv("POINTWISE_DB", str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def pool():
+    from pointwise.jobs import WorkerPool
+
+    worker_pool = WorkerPool(job_time_limit_s=300, idle_s=600)
+    yield worker_pool
+    worker_pool.close()
+
+
+def small_spec(**changes):
+    from pointwise.spec import make_run_spec
+
+    values = dict(batch=1, height=4, width=5, channels=3, filters=2, samples=3)
+    values.update(changes)
+    return make_run_spec(**values)

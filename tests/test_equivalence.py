@@ -1,0 +1,74 @@
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import small_spec
+from pointwise.equivalence import check_equivalence, relative_tolerance
+from pointwise.spec import DTYPES, make_run_spec
+from pointwise.variants import VARIANTS
+
+ALL = list(VARIANTS)
+
+shapes = st.fixed_dictionaries(
+    {
+        "batch": st.sampled_from([1, 2, 3]),
+        "height": st.sampled_from([1, 2, 5, 7]),
+        "width": st.sampled_from([1, 3, 6]),
+        "channels": st.sampled_from([1, 2, 5, 17]),
+        "filters": st.sampled_from([1, 3, 8]),
+        "seed": st.integers(0, 1000),
+    }
+)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(shape=shapes)
+def test_every_pointwise_variant_is_equivalent_over_many_shapes(dtype, shape):
+    spec = make_run_spec(**shape, dtype=dtype, variants=ALL, mode="eager")
+    reports = {r.key: r for r in check_equivalence(spec).reports}
+    for key, report in reports.items():
+        assert report.status == "ok", (key, report.reason)
+        if key == "seed_dense_flatten":
+            continue
+        assert report.equivalent, (key, dtype, shape, report.reason)
+        assert report.max_rel_err <= relative_tolerance(dtype, shape["channels"])
+        assert report.max_rel_err_vs_float64 <= relative_tolerance(dtype, shape["channels"])
+
+
+def test_seed_dense_flatten_is_not_equivalent_with_exact_parameter_count():
+    spec = small_spec(batch=2, height=6, width=7, channels=5, filters=3, variants=ALL)
+    report = next(r for r in check_equivalence(spec).reports if r.key == "seed_dense_flatten")
+    assert not report.equivalent
+    assert report.output_shape == (2, 1, 3)
+    assert report.params == 6 * 7 * 5 * 3 + 3
+    assert report.baseline_params == 5 * 3 + 3
+    assert "Not a pointwise convolution" in report.reason and "(2, 1, 3)" in report.reason
+
+
+def test_seed_einsum_is_equivalent_after_reshape_and_says_so():
+    spec = small_spec(variants=["seed_einsum"])
+    report = check_equivalence(spec).reports[0]
+    assert report.equivalent and not report.shape_matches
+    assert report.output_shape == (1, 20, 2)
+    assert "equivalent after reshape to (B, H, W, F)" in report.note
+
+
+@pytest.mark.parametrize("mode", ["graph", "xla"])
+def test_compiled_modes_agree(mode):
+    result = check_equivalence(small_spec(mode=mode, variants=["pointwise", "dense", "seed_matmul"]))
+    assert all(r.equivalent for r in result.reports)
+
+
+def test_use_bias_false_and_diff_outputs():
+    result = check_equivalence(small_spec(use_bias=False, variants=["matmul_2d"]), diff_channel=1)
+    report = result.reports[0]
+    assert report.equivalent and report.params == 3 * 2
+    assert len(report.diff_map) == 4 and len(report.diff_map[0]) == 5
+    assert sum(report.diff_histogram["counts"]) == 1 * 4 * 5 * 2
+
+
+def test_tolerance_scales_with_channels_and_precision():
+    assert relative_tolerance("float32", 64) < relative_tolerance("float32", 1024)
+    assert relative_tolerance("float64", 64) < relative_tolerance("float32", 64) < relative_tolerance("float16", 64)
+    assert relative_tolerance("float32", 64) == pytest.approx(2 * 66 * 2**-24)

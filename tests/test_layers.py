@@ -1,0 +1,109 @@
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pointwise.layers import CUSTOM_LAYERS, PointwiseConv2D, SeedDenseFlatten, make_layer
+from pointwise.variants import VARIANTS
+
+POINTWISE_KEYS = [k for k in VARIANTS if k != "seed_dense_flatten"]
+CUSTOM_POINTWISE = [k for k in POINTWISE_KEYS if VARIANTS[k].layer_class in CUSTOM_LAYERS]
+
+
+def _hand_weights(channels, filters):
+    kernel = np.arange(channels * filters, dtype="float32").reshape(channels, filters) / 10
+    bias = np.arange(filters, dtype="float32") - 1
+    return kernel, bias
+
+
+@pytest.mark.parametrize("key", CUSTOM_POINTWISE)
+def test_smoke_shape_and_weight_count(key):
+    layer = make_layer(key, 5)
+    out = layer(np.zeros((2, 3, 4, 7), "float32"))
+    expected = (2, 12, 5) if VARIANTS[key].flattens_spatial else (2, 3, 4, 5)
+    assert tuple(out.shape) == expected == tuple(layer.compute_output_shape((2, 3, 4, 7)))
+    assert sum(math.prod(w.shape) for w in layer.weights) == 7 * 5 + 5
+
+
+@pytest.mark.parametrize("key", CUSTOM_POINTWISE)
+def test_correct_on_hand_set_weights(key):
+    x = np.random.default_rng(1).standard_normal((2, 3, 4, 3)).astype("float32")
+    kernel, bias = _hand_weights(3, 2)
+    layer = make_layer(key, 2)
+    layer.build(x.shape)
+    layer.set_weights([kernel, bias])
+    out = np.asarray(layer(x)).reshape(2, 3, 4, 2)
+    np.testing.assert_allclose(out, x @ kernel + bias, rtol=1e-5, atol=1e-5)
+
+
+def test_pointwise_conv2d_matches_keras_conv2d_with_same_weights():
+    x = np.random.default_rng(2).standard_normal((3, 5, 6, 4)).astype("float32")
+    conv = keras.layers.Conv2D(7, 1, bias_initializer="random_normal")
+    conv.build(x.shape)
+    layer = PointwiseConv2D(7)
+    layer.build(x.shape)
+    layer.set_weights([conv.kernel.numpy().reshape(4, 7), conv.bias.numpy()])
+    np.testing.assert_allclose(layer(x), conv(x), rtol=1e-5, atol=1e-6)
+
+
+def test_seed_dense_flatten_is_a_dense_over_the_image():
+    layer = SeedDenseFlatten(4)
+    out = layer(np.ones((2, 5, 6, 3), "float32"))
+    assert tuple(out.shape) == (2, 1, 4)
+    assert sum(math.prod(w.shape) for w in layer.weights) == 5 * 6 * 3 * 4 + 4
+
+
+@pytest.mark.parametrize("key", [*CUSTOM_POINTWISE, "seed_dense_flatten"])
+@pytest.mark.parametrize("use_bias", [True, False])
+def test_config_round_trip_and_use_bias(key, use_bias):
+    layer = make_layer(key, 3, use_bias=use_bias)
+    layer.build((1, 2, 2, 4))
+    clone = type(layer).from_config(layer.get_config())
+    assert clone.get_config() == layer.get_config()
+    names = {w.path.split("/")[-1] for w in layer.weights}
+    assert ("bias" in names) is use_bias
+
+
+@pytest.mark.parametrize("key", [*CUSTOM_POINTWISE, "seed_dense_flatten"])
+def test_save_and_load_keras_file_gives_identical_outputs(key, tmp_path):
+    inputs = keras.Input((4, 5, 3), batch_size=None if key != "seed_dense_flatten" else 2)
+    model = keras.Model(inputs, make_layer(key, 2, seed=3)(inputs))
+    x = np.random.default_rng(0).standard_normal((2, 4, 5, 3)).astype("float32")
+    path = tmp_path / f"{key}.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    np.testing.assert_array_equal(model(x), loaded(x))
+
+
+@pytest.mark.parametrize("key", CUSTOM_POINTWISE)
+def test_works_in_sequential(key):
+    model = keras.Sequential([keras.Input((3, 3, 2)), make_layer(key, 4), keras.layers.Activation("relu")])
+    assert model(np.ones((1, 3, 3, 2), "float32")).shape[-1] == 4
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+@pytest.mark.parametrize("key", [*CUSTOM_POINTWISE, "seed_dense_flatten"])
+def test_mixed_precision_policy(key, policy):
+    layer = make_layer(key, 2, dtype=policy)
+    out = layer(np.ones((1, 2, 2, 3), "float32"))
+    assert out.dtype == policy.removeprefix("mixed_")
+    assert all(w.dtype == "float32" for w in layer.weights)
+
+
+@pytest.mark.parametrize("filters", [0, -2, 2.5, "8", True, None])
+def test_bad_filters_message(filters):
+    with pytest.raises(ValueError, match=r"Invalid value for argument `filters`.*Received filters="):
+        PointwiseConv2D(filters)
+
+
+def test_pointwise_conv2d_rejects_non_image_input():
+    with pytest.raises(ValueError, match="expects a 4-D input"):
+        PointwiseConv2D(2).build((3, 4))
+
+
+def test_pointwise_conv2d_with_unknown_spatial_dims():
+    layer = PointwiseConv2D(3)
+    fn = tf.function(layer, input_signature=[tf.TensorSpec((None, None, None, 2))])
+    assert tuple(fn(tf.ones((2, 3, 5, 2))).shape) == (2, 3, 5, 3)

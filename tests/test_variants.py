@@ -1,0 +1,54 @@
+import ast
+
+import pytest
+
+from pointwise.variants import (
+    BASELINE_KEY,
+    EQUIVALENT_KEYS,
+    ORIGIN_SEED,
+    SEED_KEYS,
+    VARIANTS,
+    get_variant,
+    variant_source,
+)
+
+REQUIRED = {
+    "conv2d_1x1",
+    "seed_matmul",
+    "seed_einsum",
+    "seed_dense_flatten",
+    "dense",
+    "matmul_2d",
+    "einsum_4d",
+    "keras_ops",
+    "pointwise",
+}
+
+
+def test_registry_holds_every_required_variant_with_metadata():
+    assert REQUIRED <= set(VARIANTS)
+    assert next(iter(VARIANTS)) == BASELINE_KEY
+    for key, variant in VARIANTS.items():
+        assert variant.key == key
+        assert variant.label and len(variant.explanation) > 80 and variant.layer_class
+
+
+def test_seed_examples_are_labelled_and_example_3_is_not_equivalent():
+    assert set(SEED_KEYS) == {"seed_matmul", "seed_einsum", "seed_dense_flatten"}
+    for key in SEED_KEYS:
+        assert VARIANTS[key].origin == ORIGIN_SEED and VARIANTS[key].label.startswith("Seed Example")
+    assert "seed_dense_flatten" not in EQUIVALENT_KEYS
+    assert VARIANTS["seed_einsum"].flattens_spatial
+
+
+@pytest.mark.parametrize("key", sorted(REQUIRED - {"conv2d_1x1", "dense"}))
+def test_variant_source_is_the_layer_class(key):
+    source = variant_source(key)
+    tree = ast.parse(source)
+    assert isinstance(tree.body[0], ast.ClassDef) and tree.body[0].name == VARIANTS[key].layer_class
+    assert "def call" in source
+
+
+def test_unknown_variant_lists_known_keys():
+    with pytest.raises(KeyError, match="Known variants: conv2d_1x1"):
+        get_variant("fast")

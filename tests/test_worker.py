@@ -10,7 +10,7 @@ import pytest
 
 from conftest import ROOT, small_spec
 from pointwise.errors import InvalidSpecError, JobCancelledError, JobTimeoutError, WorkerCrashedError
-from pointwise.jobs import WorkerKnobs, WorkerPool, list_devices, run_benchmark, run_check, run_ceilings
+from pointwise.jobs import WorkerKnobs, WorkerPool, list_devices, run_benchmark, run_ceilings, run_check
 
 pytestmark = pytest.mark.slow
 

@@ -39,10 +39,12 @@ result = st.session_state.get("bench_result")
 if result is not None:
     stats = stats_frame(result)
     samples = samples_frame(result)
-    for row in stats[stats["noisy"]].itertuples():
+    noisy = stats[stats["noisy"]]
+    if not noisy.empty:
+        listed = ", ".join(f"{row.variant} ({row.iqr_ms / row.median_ms:.0%})" for row in noisy.itertuples())
         st.warning(
-            f"{row.variant}: noisy (IQR is {row.iqr_ms / row.median_ms:.0%} of the median, above "
-            f"{NOISY_IQR_RATIO:.0%}). Take more samples or quiet the machine before trusting small differences.",
+            f"Noisy timings (IQR above {NOISY_IQR_RATIO:.0%} of the median): {listed}. Take more samples or quiet "
+            "the machine before trusting differences smaller than the intervals below.",
             icon=":material/graphic_eq:",
         )
     for report in result.equivalence:

@@ -1,0 +1,141 @@
+"""End-to-end: a real `streamlit run` server on localhost, driven by Debian's chromium through Playwright."""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = ROOT / "artifacts"
+PAGE_TITLES = ["Home", "Explore", "Benchmark", "Scaling", "Classroom", "History"]
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI"):
+        raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium before the tests")
+    pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
+
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, db_path: Path):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = open(db_path.parent / f"server-{self.port}.log", "w")  # noqa: SIM115
+        env = {**os.environ, "POINTWISE_DB": str(db_path)}
+        started = time.monotonic()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
+             f"--server.port={self.port}", "--server.address=127.0.0.1", "--browser.gatherUsageStats=false"],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        while not self._healthy():
+            if time.monotonic() - started > 60:
+                raise RuntimeError("streamlit did not answer /_stcore/health within 60 s")
+            time.sleep(0.2)
+        self.ready_s = time.monotonic() - started
+
+    def _healthy(self) -> bool:
+        try:
+            return urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=5).read() == b"ok"
+        except OSError:
+            return False
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+
+
+@pytest.fixture
+def server(tmp_path):
+    srv = Server(tmp_path / "runs.sqlite3")
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def _expect_sidebar_value(page, label, value):
+    expect(page.get_by_label(label, exact=True)).to_have_value(value, timeout=30_000)
+
+
+def _wait_rendered(page):
+    page.wait_for_selector('[data-testid="stSidebarNav"]', timeout=60_000)
+    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=120_000)
+
+
+def test_deep_link_as_first_request_then_switching_pages(server, browser):
+    page = browser.new_page()
+    page.goto(f"{server.url}/benchmark?batch=16&filters=32")
+    _wait_rendered(page)
+    # 1. The requested page, with the configuration from the URL and the shared sidebar.
+    expect(page.locator("h1").first).to_have_text("Benchmark")
+    _expect_sidebar_value(page, "Batch B", "16")
+    _expect_sidebar_value(page, "Filters F", "32")
+    # 3. The menu shows page titles, not file names (no "app", no "benchmark").
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    for title in PAGE_TITLES:
+        expect(nav.get_by_text(title, exact=True)).to_be_visible()
+    assert "app" not in nav.inner_text().split()
+    # 2. The configuration survives a page switch and the URL reflects it.
+    nav.get_by_text("Explore", exact=True).click()
+    expect(page.locator("h1").first).to_contain_text("Explore", timeout=30_000)
+    _wait_rendered(page)
+    _expect_sidebar_value(page, "Batch B", "16")
+    expect(page).to_have_url(re.compile(r"/explore\?.*batch=16"), timeout=15_000)
+    filters = page.get_by_label("Filters F", exact=True)
+    filters.fill("48")
+    filters.press("Enter")
+    expect(page).to_have_url(re.compile(r"filters=48"), timeout=15_000)
+    nav.get_by_text("History", exact=True).click()
+    expect(page.locator("h1").first).to_have_text("History", timeout=30_000)
+    expect(page).to_have_url(re.compile(r"/history\?.*filters=48"), timeout=15_000)
+    page.close()
+
+
+def test_every_page_opens_and_a_small_benchmark_draws_its_chart(server, browser):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    query = "batch=1&height=4&width=4&channels=3&filters=2&samples=3"
+    for title in PAGE_TITLES:
+        path = "" if title == "Home" else title.lower()
+        page.goto(f"{server.url}/{path}?{query}")
+        _wait_rendered(page)
+        expect(page.locator("h1").first).to_be_visible()
+        expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+    page.goto(f"{server.url}/benchmark?{query}")
+    _wait_rendered(page)
+    page.get_by_role("button", name="Run benchmark").click()
+    expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=180_000)
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+    page.screenshot(path=str(ARTIFACTS / "benchmark.png"), full_page=True)
+    page.close()

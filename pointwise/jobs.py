@@ -477,6 +477,21 @@ def run_benchmark(
     return result
 
 
+def run_forms(
+    inputs, kernel, bias, pool: WorkerPool | None = None, on_event: EventCallback | None = None
+) -> dict[str, dict]:
+    """Run the lesson's (H, W, C) input through Conv2D 1x1, Dense, matmul and einsum with the given weights.
+
+    Returns {form: {"output": (H, W, F) list, "max_abs_err_vs_numpy": float}}.
+    """
+    payload = {"inputs": _as_lists(inputs), "kernel": _as_lists(kernel), "bias": _as_lists(bias)}
+    return (pool or default_pool()).run("forms", payload, device="CPU:0", knobs=WorkerKnobs(), on_event=on_event)
+
+
+def _as_lists(array) -> list:
+    return array.tolist() if hasattr(array, "tolist") else list(array)
+
+
 def run_ceilings(
     device: str = "CPU:0",
     dtype: str = "float32",

@@ -93,6 +93,10 @@ class _JobHandler:
             return self.devices()
         if kind == "ceilings":
             return self.ceilings(self._checked_device(job["device"]), job.get("dtype", "float32"))
+        if kind == "forms":
+            from pointwise.classroom_keras import run_forms
+
+            return run_forms(job["inputs"], job["kernel"], job["bias"])
         spec = make_run_spec(**job["spec"])
         self._checked_device(spec.device)
         if spec.device.startswith("GPU"):

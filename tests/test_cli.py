@@ -10,8 +10,9 @@ from pointwise.variants import EQUIVALENT_KEYS, VARIANTS
 
 
 def cli(*args, timeout=240):
-    return subprocess.run([sys.executable, "-m", "pointwise", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "pointwise", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_variants_json_lists_the_registry():
@@ -24,8 +25,18 @@ def test_variants_json_lists_the_registry():
 
 @pytest.mark.slow
 def test_check_json_schema_and_repeated_variant():
-    done = cli("check", "--shape", "2,3,4,5", "--filters", "3", "--variant", "seed_dense_flatten",
-               "--variant", "pointwise", "--json")
+    done = cli(
+        "check",
+        "--shape",
+        "2,3,4,5",
+        "--filters",
+        "3",
+        "--variant",
+        "seed_dense_flatten",
+        "--variant",
+        "pointwise",
+        "--json",
+    )
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert data["spec"]["batch"] == 2 and data["spec"]["variants"] == ["seed_dense_flatten", "pointwise"]
@@ -54,8 +65,24 @@ def test_bench_json_file_is_importable(tmp_path):
 
 @pytest.mark.slow
 def test_sweep_and_ceilings():
-    done = cli("sweep", "--shape", "1,4,4,3", "--filters", "2", "--samples", "3", "--param", "channels",
-               "--start", "2", "--stop", "8", "--points", "3", "--json")
+    done = cli(
+        "sweep",
+        "--shape",
+        "1,4,4,3",
+        "--filters",
+        "2",
+        "--samples",
+        "3",
+        "--param",
+        "channels",
+        "--start",
+        "2",
+        "--stop",
+        "8",
+        "--points",
+        "3",
+        "--json",
+    )
     assert done.returncode == 0, done.stderr
     points = json.loads(done.stdout)
     assert [p["values"]["channels"] for p in points] == [2, 4, 8]
@@ -76,8 +103,10 @@ def test_sweep_and_ceilings():
         (("bench", "--shape", "2,3,3,4", "--filters", "5", "--mode", "jit"), "mode"),
         (("bench", "--shape", "1,99999,4,4", "--filters", "5"), "height"),
         (("bench", "--shape", "512,512,512,64", "--filters", "64"), "shape"),
-        (("sweep", "--shape", "2,3,3,4", "--filters", "5", "--param", "depth", "--start", "1", "--stop", "4"),
-         "parameter"),
+        (
+            ("sweep", "--shape", "2,3,3,4", "--filters", "5", "--param", "depth", "--start", "1", "--stop", "4"),
+            "parameter",
+        ),
         (("sweep", "--shape", "2,3,3,4", "--filters", "5", "--param", "batch", "--start", "8", "--stop", "4"), "stop"),
         (("ceilings", "--device", "quantum"), "device"),
         (("bench", "--shape", "2,3,3,4"), "filters"),

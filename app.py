@@ -13,17 +13,21 @@ Streamlit executes it as the main script.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 import streamlit as st
+from streamlit.errors import StreamlitSecretNotFoundError
 
 from pointwise import InvalidSpecError, PointwiseError, RunSpec, make_run_spec
 from pointwise.devices import available_devices, probe_gpus
 from pointwise.jobs import EventCallback, WorkerKnobs, default_pool
-from pointwise.spec import DTYPES, INT_RANGES, MODES, PASS_LABELS, PASSES, _coerce_bool, _coerce_int
+from pointwise.limits import DEMO_ENV, active_limits, demo_mode
+from pointwise.query import QUERY_KEYS, default_for, int_range, query_problems
+from pointwise.spec import DTYPES, MODES, PASS_LABELS, PASSES
 from pointwise.variants import EQUIVALENT_KEYS, VARIANTS
 
 PAGES = [
@@ -36,7 +40,6 @@ PAGES = [
 ]
 
 DEFAULTS = RunSpec()
-SIDEBAR_INTS = ("batch", "height", "width", "channels", "filters", "samples")
 _routing = threading.local()
 
 
@@ -50,6 +53,7 @@ class PageContext:
 
 
 def run_router() -> None:
+    _demo_mode_from_secrets()
     st.set_page_config(page_title="Pointwise Lab", page_icon="🔬", layout="wide")
     navigation = st.navigation(
         [st.Page(path, title=title, icon=icon, url_path=url, default=(url == "")) for path, title, icon, url in PAGES]
@@ -62,6 +66,16 @@ def run_router() -> None:
         _routing.context = None
 
 
+def _demo_mode_from_secrets() -> None:
+    """Streamlit Community Cloud passes settings as secrets, not environment variables: mirror ours."""
+    try:
+        value = st.secrets.get(DEMO_ENV)
+    except StreamlitSecretNotFoundError:
+        return
+    if value is not None:
+        os.environ.setdefault(DEMO_ENV, str(value))
+
+
 def page_setup() -> PageContext:
     """Call first in every page: the shared configuration (see the module docstring for why)."""
     context = getattr(_routing, "context", None)
@@ -71,49 +85,22 @@ def page_setup() -> PageContext:
     st.stop()
 
 
-def _query_value_problem(key: str) -> str | None:
-    """Check a URL parameter before its widget reads it, so a bad link gets a warning instead of a crash."""
-    raw = st.query_params.get_all(key) if key == "variants" else st.query_params.get(key)
-    if raw is None or raw == []:
-        return None
-    try:
-        if key in SIDEBAR_INTS:
-            _coerce_int(key, raw, INT_RANGES[key])
-        elif key == "onednn":
-            _coerce_bool(key, raw)
-        elif key == "device" and raw not in available_devices():
-            raise InvalidSpecError("device", raw, f"one of the devices found here: {', '.join(available_devices())}")
-        elif key == "dtype" and raw not in DTYPES:
-            raise InvalidSpecError("dtype", raw, f"one of {', '.join(DTYPES)}")
-        elif key == "mode" and raw not in MODES:
-            raise InvalidSpecError("mode", raw, f"one of {', '.join(MODES)}")
-        elif key == "pass" and raw not in PASSES:
-            raise InvalidSpecError("pass", raw, f"one of {', '.join(PASSES)}")
-        elif key == "variants":
-            make_run_spec(variants=raw)
-    except InvalidSpecError as exc:
-        return f"The link's {exc}"
-    return None
-
-
-def _default_for(key: str):
-    if key == "pass":
-        return DEFAULTS.pass_kind
-    if key == "variants":
-        return list(DEFAULTS.variants)
-    return getattr(DEFAULTS, key)
-
-
 def render_sidebar() -> PageContext:
-    warnings = []
-    keys = (*SIDEBAR_INTS, "device", "dtype", "mode", "pass", "onednn", "variants")
-    for key in keys:
-        problem = _query_value_problem(key)
-        if problem:
-            warnings.append(problem + " The default is used instead.")
-            st.session_state[key] = _default_for(key)
+    raw_params = {
+        key: st.query_params.get_all(key) if key == "variants" else st.query_params.get(key) for key in QUERY_KEYS
+    }
+    problems = query_problems(raw_params, available_devices())
+    for key in problems:
+        st.session_state[key] = default_for(key)
+    warnings = list(problems.values())
     sidebar = st.sidebar
     sidebar.markdown("### Run configuration")
+    if demo_mode():
+        limits = active_limits()
+        sidebar.caption(
+            f"Public demo: runs are capped at {limits.memory_budget_mb} MiB, {limits.max_samples} samples, "
+            f"{limits.job_time_limit_s:.0f} s. Run it locally for larger ones."
+        )
     cols = sidebar.columns(2)
     values = {}
     for i, (key, label, help_text) in enumerate(
@@ -124,7 +111,7 @@ def render_sidebar() -> PageContext:
             ("channels", "Channels C", "input channels"),
         ]
     ):
-        low, high = INT_RANGES[key]
+        low, high = int_range(key)
         values[key] = cols[i % 2].number_input(
             label,
             min_value=low,
@@ -135,7 +122,7 @@ def render_sidebar() -> PageContext:
             bind="query-params",
             help=help_text,
         )
-    low, high = INT_RANGES["filters"]
+    low, high = int_range("filters")
     values["filters"] = sidebar.number_input(
         "Filters F",
         min_value=low,
@@ -169,7 +156,7 @@ def render_sidebar() -> PageContext:
             bind="query-params",
             help="Read by TensorFlow at import, so it selects a separate worker process.",
         )
-    low, high = INT_RANGES["samples"]
+    low, high = int_range("samples")
     values["samples"] = sidebar.number_input(
         "Samples per variant",
         min_value=low,

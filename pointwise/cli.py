@@ -22,11 +22,16 @@ EXIT_BAD_INPUT = 2
 EXIT_JOB_FAILED = 1
 
 
+def _one_line(text: str) -> str:
+    """Escape control characters (a stray \\r or \\n in an argument) so an error stays on one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 class _OneLineParser(argparse.ArgumentParser):
     """argparse prints the usage block on errors; the contract here is exactly one line, exit 2."""
 
     def error(self, message: str):
-        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {_one_line(message)}\n")
 
 
 def _add_spec_arguments(parser: argparse.ArgumentParser, bench: bool) -> None:
@@ -251,8 +256,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except InvalidSpecError as exc:
-        print(f"python -m pointwise {args.command}: error: {exc}", file=sys.stderr)
+        print(f"python -m pointwise {args.command}: error: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except PointwiseError as exc:
-        print(f"python -m pointwise {args.command}: failed: {exc}", file=sys.stderr)
+        print(f"python -m pointwise {args.command}: failed: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_JOB_FAILED

@@ -37,6 +37,10 @@ class WorkerCrashedError(WorkerError):
     """Raised when the worker died mid-job (crash, out-of-memory, killed by a signal)."""
 
 
+class QueueFullError(WorkerError):
+    """Raised when too many jobs are already queued on a device; the user should try again later."""
+
+
 class JobFailedError(WorkerError):
     """Raised when the worker reported an error for the job (for example an unsupported dtype on a device)."""
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pandas as pd
 
 from pointwise.results import BenchmarkResult, EquivalenceReport
-from pointwise.stats import summarize
 from pointwise.variants import VARIANTS
 
 
@@ -57,7 +56,7 @@ def samples_frame(result: BenchmarkResult, run_label: str | None = None) -> pd.D
 def stats_frame(result: BenchmarkResult) -> pd.DataFrame:
     """One row per variant: location, spread, interval, throughput, speedup and its evidence."""
     rows = []
-    for s in summarize(result):
+    for s in result.statistics:
         rows.append(
             {
                 "variant": _label(s.key),

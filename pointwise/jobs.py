@@ -35,25 +35,20 @@ from pointwise.errors import (
     JobFailedError,
     JobTimeoutError,
     PointwiseError,
+    QueueFullError,
     WorkerCrashedError,
 )
+from pointwise.limits import active_limits
 from pointwise.results import BenchmarkResult, Ceilings, EquivalenceResult
 from pointwise.spec import RunSpec
 
 EventCallback = Callable[[dict[str, Any]], None]
 
-JOB_TIME_LIMIT_ENV = "POINTWISE_JOB_TIME_LIMIT_S"
-WORKER_IDLE_ENV = "POINTWISE_WORKER_IDLE_S"
 WORKER_MAX_RSS_ENV = "POINTWISE_WORKER_MAX_RSS_MB"
-
-DEFAULT_JOB_TIME_LIMIT_S = 600.0
-DEFAULT_WORKER_IDLE_S = 600.0
 WORKER_START_LIMIT_S = 120.0
 """Importing TensorFlow takes ~3.5 s here; two minutes covers a cold disk and a busy machine."""
 POLL_S = 0.1
 HEARTBEAT_S = 0.5
-MAX_WORKERS = 2
-"""Each warm worker holds ~0.5 GiB; two cover the common oneDNN on/off comparison."""
 STDERR_TAIL_BYTES = 4000
 
 
@@ -84,22 +79,17 @@ class WorkerKnobs:
         return env
 
 
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise InvalidSpecError(name, raw, "a positive number") from None
-    if value <= 0:
-        raise InvalidSpecError(name, raw, "a positive number")
-    return value
-
-
 def default_max_rss_bytes() -> int:
     """80% of physical memory unless `POINTWISE_WORKER_MAX_RSS_MB` says otherwise."""
-    mb = _env_float(WORKER_MAX_RSS_ENV, 0.8 * psutil.virtual_memory().total / 2**20)
+    raw = os.environ.get(WORKER_MAX_RSS_ENV, "").strip()
+    if not raw:
+        return int(0.8 * psutil.virtual_memory().total)
+    try:
+        mb = float(raw)
+    except ValueError:
+        mb = 0
+    if mb <= 0:
+        raise InvalidSpecError(WORKER_MAX_RSS_ENV, raw, "a positive number of MiB")
     return int(mb * 2**20)
 
 
@@ -222,11 +212,12 @@ class _DeviceQueue:
 class WorkerPool:
     """Warm worker processes, one per `WorkerKnobs`, with per-device job queues shared by all callers.
 
-    Args:
+    Args default to `pointwise.limits.active_limits()`:
         job_time_limit_s: a job still running after this long is killed (`JobTimeoutError`).
         idle_s: a worker unused for this long is retired.
         max_rss_bytes: a worker whose resident memory exceeds this is killed (`WorkerCrashedError`).
         max_workers: warm workers kept at once; the least recently used idle one is retired first.
+        max_queued_jobs: jobs waiting or running per device; one more raises `QueueFullError`.
     """
 
     def __init__(
@@ -234,12 +225,15 @@ class WorkerPool:
         job_time_limit_s: float | None = None,
         idle_s: float | None = None,
         max_rss_bytes: int | None = None,
-        max_workers: int = MAX_WORKERS,
+        max_workers: int | None = None,
+        max_queued_jobs: int | None = None,
     ) -> None:
-        self.job_time_limit_s = job_time_limit_s or _env_float(JOB_TIME_LIMIT_ENV, DEFAULT_JOB_TIME_LIMIT_S)
-        self.idle_s = idle_s or _env_float(WORKER_IDLE_ENV, DEFAULT_WORKER_IDLE_S)
+        limits = active_limits()
+        self.job_time_limit_s = job_time_limit_s or limits.job_time_limit_s
+        self.idle_s = idle_s or limits.worker_idle_s
         self.max_rss_bytes = max_rss_bytes or default_max_rss_bytes()
-        self.max_workers = max_workers
+        self.max_workers = max_workers or limits.max_workers
+        self.max_queued_jobs = max_queued_jobs or limits.max_queued_jobs
         self._workers: dict[WorkerKnobs, _Worker] = {}
         self._lock = threading.Lock()
         self._queues: dict[str, _DeviceQueue] = collections.defaultdict(_DeviceQueue)
@@ -263,6 +257,11 @@ class WorkerPool:
         """Run one job and return its result; raises a `WorkerError` subclass if it does not complete."""
         on_event = on_event or (lambda event: None)
         limit = time_limit_s or self.job_time_limit_s
+        if self._queues[device].waiting() >= self.max_queued_jobs:
+            raise QueueFullError(
+                f"{self._queues[device].waiting()} jobs are already queued or running on {device}, the most this "
+                "server accepts: try again in a minute."
+            )
         with self._queues[device].turn(lambda ahead: on_event({"event": "queued", "position": ahead})):
             worker = self._acquire(knobs, on_event, cancel)
             try:

@@ -208,17 +208,57 @@ class KerasOpsPointwise(_ChannelMatmul):
         return output
 
 
+ONEDNN_CONV_GRAD_MIN_CHANNELS = 512
+"""With oneDNN on, at C >= this the convolution's own gradients beat matmul gradients (measured, see below)."""
+
+
+def onednn_enabled() -> bool:
+    """Whether this TensorFlow process runs oneDNN kernels (TF_ENABLE_ONEDNN_OPTS, read at import)."""
+    try:
+        from tensorflow.python.util import _pywrap_util_port
+    except ImportError:
+        return False
+    return bool(_pywrap_util_port.IsMklEnabled())
+
+
+def _conv_forward_matmul_backward(use_bias: bool):
+    """A 1x1 convolution whose gradients are computed as two 2-D GEMMs (and a sum for the bias)."""
+
+    def forward(inputs, kernel, *bias):
+        channels, filters = kernel.shape
+        output = tf.nn.conv2d(inputs, tf.reshape(kernel, (1, 1, channels, filters)), strides=1, padding="VALID")
+        if use_bias:
+            output = tf.nn.bias_add(output, bias[0])
+
+        def gradients(upstream):
+            rows = tf.reshape(upstream, (-1, filters))
+            flat_inputs = tf.reshape(inputs, (-1, channels))
+            grad_inputs = tf.reshape(tf.matmul(rows, kernel, transpose_b=True), tf.shape(inputs))
+            grad_kernel = tf.matmul(flat_inputs, rows, transpose_a=True)
+            if use_bias:
+                return grad_inputs, grad_kernel, tf.reduce_sum(rows, axis=0)
+            return grad_inputs, grad_kernel
+
+        return output, gradients
+
+    return tf.custom_gradient(forward)
+
+
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 class PointwiseConv2D(_Image2DLayer):
     """Pointwise (1x1) convolution on channels-last images, a drop-in for `Conv2D(filters, 1)`.
 
     `output[b, h, w, :] = inputs[b, h, w, :] @ kernel + bias`, with `kernel` of shape (C, F) like `Dense`.
 
-    Why one 2-D GEMM: measured side by side on this project's CPU (`benchmarks/pointwise_speed.py`), a 1x1
-    `tf.nn.conv2d` is competitive forward but its filter gradient is up to 2.3x slower than a matmul's, and
-    `Dense` adds its bias as a separate broadcast op. Folding B*H*W into rows gives the GEMM the largest
-    possible M, the reshapes are free views, and `tf.nn.bias_add` lets grappler fuse MatMul+BiasAdd into one
-    kernel. Static shapes are used when known so the graph holds no shape arithmetic.
+    It picks, once at `build`, the TensorFlow kernels that measured fastest on CPU for each direction
+    (`benchmarks/pointwise_speed.py`, 6 shapes x forward/backward x oneDNN off/on):
+    - oneDNN off: one 2-D GEMM over all B*H*W rows plus a fused `bias_add`, for both passes. Eigen's 1x1
+      convolution forward ties with it, but its filter gradient is up to 2.6x slower.
+    - oneDNN on: the forward pass is a 1x1 convolution (oneDNN's is up to 1.3x faster than its GEMM);
+      for C < `ONEDNN_CONV_GRAD_MIN_CHANNELS` the gradients are two 2-D GEMMs (the convolution's filter
+      gradient is up to 1.9x slower there), at larger C the convolution's own gradients (faster there).
+    All strategies compute the same function; the choice is not serialised, so a loaded model picks again
+    for the process it runs in.
 
     Args:
         filters: int, the number of output channels F.
@@ -229,7 +269,25 @@ class PointwiseConv2D(_Image2DLayer):
     Input shape: (batch, height, width, channels). Output shape: (batch, height, width, filters).
     """
 
+    def build(self, input_shape) -> None:
+        super().build(input_shape)
+        if not onednn_enabled():
+            self.strategy = "matmul"
+        elif input_shape[-1] >= ONEDNN_CONV_GRAD_MIN_CHANNELS:
+            self.strategy = "conv"
+        else:
+            self.strategy = "conv_forward_matmul_backward"
+            self._conv_matmul = _conv_forward_matmul_backward(self.use_bias)
+
     def call(self, inputs):
+        if self.strategy == "conv_forward_matmul_backward":
+            # Tensors, not variables: custom_gradient then routes the gradients through the variable reads.
+            weights = [self.kernel, self.bias] if self.use_bias else [self.kernel]
+            return self._conv_matmul(inputs, *(tf.convert_to_tensor(w) for w in weights))
+        if self.strategy == "conv":
+            kernel = tf.reshape(self.kernel, (1, 1, *self.kernel.shape))
+            output = tf.nn.conv2d(inputs, kernel, strides=1, padding="VALID")
+            return tf.nn.bias_add(output, self.bias) if self.use_bias else output
         static = inputs.shape
         if static.is_fully_defined():
             output_shape = (*static[:-1], self.filters)

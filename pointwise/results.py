@@ -6,6 +6,7 @@ is how results cross the worker pipe, reach the SQLite store and come back from 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -153,9 +154,14 @@ class BenchmarkResult:
     def measurement(self, key: str) -> Measurement | None:
         return next((m for m in self.measurements if m.key == key), None)
 
-    def to_dict(self) -> dict[str, Any]:
+    @functools.cached_property
+    def statistics(self) -> list:
+        """`pointwise.stats.summarize(self)`, computed once: the bootstrap is the costly part of a render."""
         from pointwise.stats import summarize
 
+        return summarize(self)
+
+    def to_dict(self) -> dict[str, Any]:
         return {
             "format": RESULT_FORMAT,
             "format_version": RESULT_FORMAT_VERSION,
@@ -166,7 +172,7 @@ class BenchmarkResult:
             "worker_peak_rss_bytes": self.worker_peak_rss_bytes,
             "equivalence": [r.to_dict(include_arrays=False) for r in self.equivalence],
             "measurements": [m.to_dict() for m in self.measurements],
-            "statistics": [s.to_dict() for s in summarize(self)],
+            "statistics": [s.to_dict() for s in self.statistics],
         }
 
     @classmethod

@@ -8,12 +8,12 @@ files) and checks every field, so code that receives a `RunSpec` never re-valida
 from __future__ import annotations
 
 import math
-import os
 import re
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from pointwise.errors import InvalidSpecError
+from pointwise.limits import active_limits, demo_mode, env_name
 from pointwise.variants import BASELINE_KEY, EQUIVALENT_KEYS, VARIANTS
 
 DTYPES = ("float32", "float64", "float16", "bfloat16")
@@ -26,8 +26,7 @@ _DEVICE_PATTERN = re.compile(r"^(CPU|GPU):(\d{1,2})$")
 _TRUE_WORDS = {"1", "true", "on", "yes"}
 _FALSE_WORDS = {"0", "false", "off", "no"}
 
-MEMORY_BUDGET_ENV = "POINTWISE_MEMORY_BUDGET_MB"
-DEFAULT_MEMORY_BUDGET_MB = 4096
+MEMORY_BUDGET_ENV = env_name("memory_budget_mb")
 
 # Inclusive ranges. The upper limits keep any single axis sane; the memory budget is what bounds the total.
 INT_RANGES: dict[str, tuple[int, int]] = {
@@ -103,10 +102,8 @@ SPEC_FIELDS = tuple(f.name for f in fields(RunSpec))
 
 
 def memory_budget_bytes() -> int:
-    """The budget a run's estimated memory must fit in; `POINTWISE_MEMORY_BUDGET_MB` overrides the default."""
-    raw = os.environ.get(MEMORY_BUDGET_ENV, "")
-    budget_mb = _coerce_int(MEMORY_BUDGET_ENV, raw, (1, 10**7)) if raw else DEFAULT_MEMORY_BUDGET_MB
-    return budget_mb * 2**20
+    """The budget a run's estimated memory must fit in (`pointwise.limits`)."""
+    return int(active_limits().memory_budget_mb * 2**20)
 
 
 def estimate_memory_bytes(spec: RunSpec) -> int:
@@ -130,12 +127,9 @@ def estimate_memory_bytes(spec: RunSpec) -> int:
     return item * live + reference
 
 
-LIVE_MAX_ELEMENTS = 4_000_000
-"""Live runs in the dashboard (Explore) keep B*H*W*max(C, F) under this, so they answer in about a second."""
-
-
-def check_live_size(spec: RunSpec, max_elements: int = LIVE_MAX_ELEMENTS) -> None:
+def check_live_size(spec: RunSpec) -> None:
     """Raise `InvalidSpecError` naming the shape if `spec` is too large for an interactive live run."""
+    max_elements = active_limits().live_max_elements
     elements = spec.pixels * max(spec.channels, spec.filters)
     if elements > max_elements:
         raise InvalidSpecError(
@@ -173,6 +167,10 @@ def make_run_spec(**values: Any) -> RunSpec:
         if name in values:
             clean[name] = _coerce_bool(name, values[name])
     spec = RunSpec(**clean)
+    max_samples = active_limits().max_samples
+    if spec.samples > max_samples:
+        where = " in demo mode" if demo_mode() else ""
+        raise InvalidSpecError("samples", spec.samples, f"at most {max_samples:,} samples per variant{where}")
     _check_memory(spec)
     return spec
 

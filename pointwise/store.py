@@ -8,6 +8,7 @@ rather than misread.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -165,7 +166,7 @@ class RunStore:
         if row is None:
             raise StoreError(f"No stored run with id {run_id}.")
         result = BenchmarkResult.from_dict(json.loads(row[0]))
-        return BenchmarkResult(**{**result.__dict__, "label": row[1]})
+        return dataclasses.replace(result, label=row[1])
 
     def latest(self) -> BenchmarkResult | None:
         if not self.path.exists():
@@ -276,6 +277,10 @@ def _parse_run(entry: Any, index: int) -> BenchmarkResult:
         _check_measurement(m, where)
     if not isinstance(entry.get("label", ""), str) or len(entry.get("label", "")) > 200:
         raise ImportRejectedError(f"{where}: field `label` must be a string of at most 200 characters.")
+    _check_ceilings(entry.get("ceilings"), where)
+    _check_equivalence(entry.get("equivalence", []), where)
+    if not _is_count(entry.get("worker_peak_rss_bytes"), allow_none=True):
+        raise ImportRejectedError(f"{where}: field `worker_peak_rss_bytes` must be a non-negative integer or null.")
     try:
         return BenchmarkResult.from_dict(entry)
     except InvalidSpecError as exc:
@@ -284,11 +289,48 @@ def _parse_run(entry: Any, index: int) -> BenchmarkResult:
         raise ImportRejectedError(f"{where}: malformed field {exc}.") from None
 
 
+def _is_number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _is_count(value: Any, allow_none: bool = False) -> bool:
+    if value is None:
+        return allow_none
+    return not isinstance(value, bool) and isinstance(value, int) and value >= 0
+
+
+def _check_ceilings(ceilings: Any, where: str) -> None:
+    if ceilings is None:
+        return
+    numeric = ("peak_gflops_per_s", "bandwidth_gb_per_s", "gemm_size", "stream_bytes")
+    if (
+        not isinstance(ceilings, dict)
+        or not all(_is_number(ceilings.get(k)) and ceilings[k] > 0 for k in numeric)
+        or not all(isinstance(ceilings.get(k), str) for k in ("device", "dtype"))
+    ):
+        raise ImportRejectedError(f"{where}: field `ceilings` must be null or hold positive {', '.join(numeric)}.")
+
+
+def _check_equivalence(reports: Any, where: str) -> None:
+    if not isinstance(reports, list):
+        raise ImportRejectedError(f"{where}: field `equivalence` must be a list.")
+    for report in reports:
+        if (
+            not isinstance(report, dict)
+            or not isinstance(report.get("key"), str)
+            or report["key"] not in VARIANTS
+            or not isinstance(report.get("equivalent"), bool)
+            or not all(_is_count(report.get(k)) for k in ("params", "baseline_params", "flops"))
+            or not all(isinstance(report.get(k), (str, type(None))) for k in ("reason", "note", "label", "status"))
+        ):
+            raise ImportRejectedError(f"{where}: an entry of `equivalence` is malformed.")
+
+
 def _check_measurement(m: Any, where: str) -> None:
     if not isinstance(m, dict):
         raise ImportRejectedError(f"{where}: each entry of `measurements` must be an object.")
     key = m.get("key")
-    if key not in VARIANTS:
+    if not isinstance(key, str) or key not in VARIANTS:
         raise ImportRejectedError(f"{where}: unknown variant key {key!r} in `measurements`.")
     times = m.get("per_call_s")
     if not isinstance(times, list) or not 1 <= len(times) <= MAX_SAMPLES_PER_VARIANT:
@@ -296,11 +338,13 @@ def _check_measurement(m: Any, where: str) -> None:
             f"{where}: `per_call_s` of {key} must be a list of 1 to {MAX_SAMPLES_PER_VARIANT:,} numbers."
         )
     for t in times:
-        if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or not 0 < t < 3600:
+        if not _is_number(t) or not 0 < t < 3600:
             raise ImportRejectedError(f"{where}: `per_call_s` of {key} holds {t!r}; expected seconds in (0, 3600).")
     calls = m.get("calls_per_block")
     if isinstance(calls, bool) or not isinstance(calls, int) or calls < 1:
         raise ImportRejectedError(f"{where}: `calls_per_block` of {key} must be a positive integer.")
     cold = m.get("cold_start_s")
-    if isinstance(cold, bool) or not isinstance(cold, (int, float)) or not math.isfinite(cold) or cold < 0:
+    if not _is_number(cold) or cold < 0:
         raise ImportRejectedError(f"{where}: `cold_start_s` of {key} must be a non-negative number.")
+    if not _is_count(m.get("peak_memory_bytes"), allow_none=True):
+        raise ImportRejectedError(f"{where}: `peak_memory_bytes` of {key} must be a non-negative integer or null.")

@@ -13,6 +13,7 @@ import numpy as np
 
 from pointwise.errors import InvalidSpecError
 from pointwise.jobs import EventCallback, WorkerPool, run_benchmark
+from pointwise.limits import active_limits
 from pointwise.results import BenchmarkResult
 from pointwise.spec import INT_RANGES, RunSpec
 
@@ -25,6 +26,7 @@ SWEEP_PARAMETERS = {
 """Sweepable parameters and the spec fields each sets; `hw` keeps images square."""
 PARAMETER_LABELS = {"batch": "batch B", "hw": "height = width", "channels": "channels C", "filters": "filters F"}
 MAX_POINTS = 24
+"""Points along one axis; the whole grid is capped by `Limits.max_sweep_points`."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,9 @@ def plan_grid(spec: RunSpec, axes: dict[str, list[int]]) -> list[tuple[dict[str,
     assignments: list[dict[str, int]] = [{}]
     for parameter, values in axes.items():
         assignments = [{**a, parameter: v} for a in assignments for v in values]
+    cap = active_limits().max_sweep_points
+    if len(assignments) > cap:
+        raise InvalidSpecError("points", len(assignments), f"at most {cap} sweep points in total (all axes multiplied)")
     return [(a, point_spec(spec, a)) for a in assignments]
 
 

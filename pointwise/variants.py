@@ -150,9 +150,10 @@ VARIANTS: dict[str, Variant] = {
             label="PointwiseConv2D (recommended)",
             origin=ORIGIN_OURS,
             explanation=(
-                "`pointwise.PointwiseConv2D`: our recommended layer. A drop-in for `Conv2D(filters, 1)` with the "
-                "same (C, F) kernel as Dense, computed as one 2-D GEMM over all B*H*W pixels with a fused bias "
-                "add: Conv2D 1x1's filter gradient measured up to 2.3x slower on CPU (`benchmarks/`)."
+                "`pointwise.PointwiseConv2D`: our recommended layer, a drop-in for `Conv2D(filters, 1)` with a "
+                "(C, F) kernel like Dense. At build it picks the kernels that measured fastest on CPU for each "
+                "direction: one 2-D GEMM over all B*H*W pixels with a fused bias (oneDNN off); a 1x1 "
+                "convolution forward with GEMM gradients, or convolution gradients for C >= 512 (oneDNN on)."
             ),
             expected_equivalent=True,
             layer_class="PointwiseConv2D",

@@ -107,3 +107,55 @@ def test_pointwise_conv2d_with_unknown_spatial_dims():
     layer = PointwiseConv2D(3)
     fn = tf.function(layer, input_signature=[tf.TensorSpec((None, None, None, 2))])
     assert tuple(fn(tf.ones((2, 3, 5, 2))).shape) == (2, 3, 5, 3)
+
+
+STRATEGY_CHECK = """
+import keras, tensorflow as tf
+from pointwise.layers import PointwiseConv2D
+worst = 0.0
+for channels in (8, 600):
+    x = tf.random.normal((2, 3, 4, channels), seed=1)
+    for use_bias in (True, False):
+        conv = keras.layers.Conv2D(5, 1, use_bias=use_bias, bias_initializer="random_normal")
+        conv.build(x.shape)
+        layer = PointwiseConv2D(5, use_bias=use_bias)
+        layer.build(x.shape)
+        layer.kernel.assign(tf.reshape(conv.kernel, (channels, 5)))
+        if use_bias:
+            layer.bias.assign(conv.bias)
+        for jit in (False, True):
+            @tf.function(jit_compile=jit)
+            def step(lyr):
+                with tf.GradientTape() as tape:
+                    tape.watch(x)
+                    y = lyr(x)
+                    loss = tf.reduce_sum(y * y)
+                return [y, *tape.gradient(loss, [x, *lyr.trainable_weights])]
+            for a, b in zip(step(layer), step(conv)):
+                worst = max(worst, float(tf.reduce_max(tf.abs(a - b)) / (1 + tf.reduce_max(tf.abs(b)))))
+        print(layer.strategy)
+assert worst < 1e-5, worst
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("onednn", "strategies"),
+    [
+        ("0", {"matmul"}),
+        ("1", {"conv_forward_matmul_backward", "conv"}),
+    ],
+)
+def test_every_pointwise_strategy_matches_conv2d_values_and_gradients(onednn, strategies):
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": onednn, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(
+        [sys.executable, "-c", STRATEGY_CHECK], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert set(done.stdout.split()) == strategies

@@ -148,6 +148,14 @@ def render_sidebar() -> PageContext:
     values["pass_kind"] = sidebar.selectbox(
         "Pass", PASSES, key="pass", bind="query-params", format_func=PASS_LABELS.get
     )
+    if values["device"].startswith("GPU"):
+        values["tf32"] = sidebar.toggle(
+            "TF32 matmuls",
+            value=DEFAULTS.tf32,
+            key="tf32",
+            bind="query-params",
+            help="TensorFloat-32 on Ampere and newer GPUs: faster float32 matmuls with a 10-bit mantissa.",
+        )
     if values["device"].startswith("CPU"):
         values["onednn"] = sidebar.toggle(
             "oneDNN (TF_ENABLE_ONEDNN_OPTS)",

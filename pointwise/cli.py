@@ -50,6 +50,7 @@ def _add_spec_arguments(parser: argparse.ArgumentParser, bench: bool) -> None:
     parser.add_argument("--seed", default="0")
     parser.add_argument("--onednn", default="off", help="on|off: TF_ENABLE_ONEDNN_OPTS for the worker")
     parser.add_argument("--threads", default="0", help="intra-op threads (0 = TensorFlow's default)")
+    parser.add_argument("--tf32", default="on", help="on|off: TensorFloat-32 matmuls on GPUs that have them")
     parser.add_argument(
         "--json",
         dest="json_out",
@@ -104,6 +105,7 @@ def spec_from_args(args: argparse.Namespace, default_variants: Sequence[str]) ->
         "seed": args.seed,
         "onednn": args.onednn,
         "threads": args.threads,
+        "tf32": args.tf32,
     }
     if hasattr(args, "samples"):
         values.update(pass_kind=args.pass_kind, samples=args.samples)

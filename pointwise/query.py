@@ -14,7 +14,7 @@ from pointwise.limits import active_limits
 from pointwise.spec import DTYPES, INT_RANGES, MODES, PASSES, RunSpec, _coerce_bool, _coerce_int, make_run_spec
 
 SIDEBAR_INTS = ("batch", "height", "width", "channels", "filters", "samples")
-QUERY_KEYS = (*SIDEBAR_INTS, "device", "dtype", "mode", "pass", "onednn", "variants")
+QUERY_KEYS = (*SIDEBAR_INTS, "device", "dtype", "mode", "pass", "onednn", "tf32", "variants")
 """URL parameter names; each is the sidebar widget's key. `pass` maps to `RunSpec.pass_kind`."""
 MAX_QUERY_VALUE_CHARS = 2000
 
@@ -44,7 +44,7 @@ def query_value_problem(key: str, raw: str | Sequence[str] | None, devices: Sequ
     try:
         if key in SIDEBAR_INTS:
             _coerce_int(key, raw, int_range(key))
-        elif key == "onednn":
+        elif key in ("onednn", "tf32"):
             _coerce_bool(key, raw)
         elif key == "device":
             if raw not in devices:

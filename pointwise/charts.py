@@ -145,7 +145,10 @@ def roofline_chart(ceilings: Ceilings, points: pd.DataFrame) -> go.Figure:
 
 
 def channel_heatmaps(
-    maps: np.ndarray, title: str, zmin: float | None = None, zmax: float | None = None,
+    maps: np.ndarray,
+    title: str,
+    zmin: float | None = None,
+    zmax: float | None = None,
     highlight: tuple[int, int] | None = None,
 ) -> go.Figure:
     """One annotated heatmap per channel of a (K, H, W) array, side by side on a shared colour scale, with the
@@ -160,21 +163,40 @@ def channel_heatmaps(
     count = maps.shape[0]
     low = float(maps.min()) if zmin is None else zmin
     high = float(maps.max()) if zmax is None else zmax
-    fig = make_subplots(rows=1, cols=count, subplot_titles=[f"{title} {k}" for k in range(count)],
-                        horizontal_spacing=0.04)
+    fig = make_subplots(
+        rows=1, cols=count, subplot_titles=[f"{title} {k}" for k in range(count)], horizontal_spacing=0.04
+    )
     for k in range(count):
         fig.add_trace(
-            go.Heatmap(z=maps[k], zmin=low, zmax=high, colorscale=HEATMAP_SCALE, texttemplate="%{z:.2f}",
-                       showscale=k == count - 1, hovertemplate="row %{y}, col %{x}: %{z:.3f}<extra></extra>"),
-            row=1, col=k + 1,
+            go.Heatmap(
+                z=maps[k],
+                zmin=low,
+                zmax=high,
+                colorscale=HEATMAP_SCALE,
+                texttemplate="%{z:.2f}",
+                showscale=k == count - 1,
+                hovertemplate="row %{y}, col %{x}: %{z:.3f}<extra></extra>",
+            ),
+            row=1,
+            col=k + 1,
         )
     shapes = []
     if highlight is not None:
         row, col = highlight
         for k in range(count):
             axis = "" if k == 0 else str(k + 1)
-            shapes.append({"type": "rect", "xref": f"x{axis}", "yref": f"y{axis}", "x0": col - 0.5, "x1": col + 0.5,
-                           "y0": row - 0.5, "y1": row + 0.5, "line": {"color": "red", "width": 3}})
+            shapes.append(
+                {
+                    "type": "rect",
+                    "xref": f"x{axis}",
+                    "yref": f"y{axis}",
+                    "x0": col - 0.5,
+                    "x1": col + 0.5,
+                    "y0": row - 0.5,
+                    "y1": row + 0.5,
+                    "line": {"color": "red", "width": 3},
+                }
+            )
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(height=300, margin={"t": 40, "b": 10, "l": 10, "r": 10}, shapes=shapes)
     return fig

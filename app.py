@@ -58,7 +58,9 @@ def run_router() -> None:
     navigation = st.navigation(
         [st.Page(path, title=title, icon=icon, url_path=url, default=(url == "")) for path, title, icon, url in PAGES]
     )
-    _warm_default_worker()
+    if navigation.url_path:
+        # Not on Home: the TF import takes a core for ~4 s, and Home must render within 2 s on 2 cores.
+        _warm_default_worker()
     _routing.context = render_sidebar()
     try:
         navigation.run()

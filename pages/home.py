@@ -2,8 +2,6 @@ import streamlit as st
 
 from app import page_setup, show_context_messages
 from pointwise import StoreError
-from pointwise.charts import speedup_chart
-from pointwise.frames import stats_frame
 from pointwise.store import RunStore
 
 context = page_setup()
@@ -36,6 +34,11 @@ except StoreError as exc:
 if latest is None:
     st.caption("No stored runs yet: run one on the Benchmark page, or import a JSON file on History.")
 else:
+    # Imported here, not at the top: plotly, pandas and scipy cost ~1.5 s to import, and a first visitor on a
+    # fresh server must get an interactive home page within 2 s.
+    from pointwise.charts import speedup_chart
+    from pointwise.frames import stats_frame
+
     st.caption(f"{latest.label} · {latest.environment.get('date', '')} · {latest.environment.get('cpu', '')}")
     stats = stats_frame(latest)
     st.plotly_chart(speedup_chart(stats))

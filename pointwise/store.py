@@ -18,8 +18,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from pointwise.errors import ImportRejectedError, InvalidSpecError, StoreError
 from pointwise.results import RESULT_FORMAT, BenchmarkResult, Ceilings
 from pointwise.variants import VARIANTS
@@ -132,8 +130,13 @@ class RunStore:
             )
             return int(cursor.lastrowid)
 
-    def list_runs(self) -> pd.DataFrame:
-        """Every stored run without its payload, newest first (empty if there is no database yet)."""
+    def list_runs(self):
+        """Every stored run without its payload, newest first (empty if there is no database yet), as a DataFrame.
+
+        pandas is imported here so that opening the store (the home page does) stays cheap.
+        """
+        import pandas as pd
+
         columns = [
             "id",
             "created_at",

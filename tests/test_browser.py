@@ -43,7 +43,9 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, db_path: Path):
+    """`streamlit run` on a free localhost port, ready once /_stcore/health answers ok."""
+
+    def __init__(self, db_path: Path, script: str = "app.py"):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(db_path.parent / f"server-{self.port}.log", "w")  # noqa: SIM115

@@ -228,11 +228,11 @@ def _cmd_sweep(args) -> int:
 
 def _cmd_ceilings(args) -> int:
     from pointwise.jobs import WorkerKnobs, run_ceilings
-    from pointwise.spec import _coerce_bool, _coerce_choice, normalize_device
+    from pointwise.spec import coerce_bool, coerce_choice, normalize_device
 
     device = normalize_device(args.device)
-    dtype = _coerce_choice("dtype", args.dtype, DTYPES)
-    knobs = WorkerKnobs(onednn=_coerce_bool("onednn", args.onednn), gpu_visible=device.startswith("GPU"))
+    dtype = coerce_choice("dtype", args.dtype, DTYPES)
+    knobs = WorkerKnobs(onednn=coerce_bool("onednn", args.onednn), gpu_visible=device.startswith("GPU"))
     ceilings = run_ceilings(device, dtype, knobs=knobs)
     if args.json_out:
         _emit_json(ceilings.to_dict(), args.json_out)

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 
 from pointwise.errors import InvalidSpecError
 from pointwise.limits import active_limits
-from pointwise.spec import DTYPES, INT_RANGES, MODES, PASSES, RunSpec, _coerce_bool, _coerce_int, make_run_spec
+from pointwise.spec import DTYPES, INT_RANGES, MODES, PASSES, RunSpec, coerce_bool, coerce_int, make_run_spec
 
 SIDEBAR_INTS = ("batch", "height", "width", "channels", "filters", "samples")
 QUERY_KEYS = (*SIDEBAR_INTS, "device", "dtype", "mode", "pass", "onednn", "tf32", "variants")
@@ -43,9 +43,9 @@ def query_value_problem(key: str, raw: str | Sequence[str] | None, devices: Sequ
         return f"The link's `{key}` is too long ({raw!r}). The default is used instead."
     try:
         if key in SIDEBAR_INTS:
-            _coerce_int(key, raw, int_range(key))
+            coerce_int(key, raw, int_range(key))
         elif key in ("onednn", "tf32"):
-            _coerce_bool(key, raw)
+            coerce_bool(key, raw)
         elif key == "device":
             if raw not in devices:
                 raise InvalidSpecError("device", raw, f"one of the devices found here: {', '.join(devices)}")

@@ -152,20 +152,20 @@ def make_run_spec(**values: Any) -> RunSpec:
     clean: dict[str, Any] = {}
     for name, allowed in INT_RANGES.items():
         if name in values:
-            clean[name] = _coerce_int(name, values[name], allowed)
+            clean[name] = coerce_int(name, values[name], allowed)
     if "dtype" in values:
-        clean["dtype"] = _coerce_choice("dtype", values["dtype"], DTYPES)
+        clean["dtype"] = coerce_choice("dtype", values["dtype"], DTYPES)
     if "mode" in values:
-        clean["mode"] = _coerce_choice("mode", values["mode"], MODES)
+        clean["mode"] = coerce_choice("mode", values["mode"], MODES)
     if "pass_kind" in values:
-        clean["pass_kind"] = _coerce_choice("pass_kind", values["pass_kind"], PASSES)
+        clean["pass_kind"] = coerce_choice("pass_kind", values["pass_kind"], PASSES)
     if "device" in values:
         clean["device"] = normalize_device(values["device"])
     if "variants" in values:
-        clean["variants"] = _coerce_variants(values["variants"])
+        clean["variants"] = coerce_variants(values["variants"])
     for name in ("onednn", "tf32", "use_bias"):
         if name in values:
-            clean[name] = _coerce_bool(name, values[name])
+            clean[name] = coerce_bool(name, values[name])
     spec = RunSpec(**clean)
     max_samples = active_limits().max_samples
     if spec.samples > max_samples:
@@ -181,7 +181,7 @@ def parse_shape(text: str) -> dict[str, int]:
     if len(parts) != 4 or not all(parts):
         raise InvalidSpecError("shape", text, "four comma-separated integers B,H,W,C (e.g. 8,56,56,64)")
     names = ("batch", "height", "width", "channels")
-    return {name: _coerce_int(name, part, INT_RANGES[name]) for name, part in zip(names, parts, strict=True)}
+    return {name: coerce_int(name, part, INT_RANGES[name]) for name, part in zip(names, parts, strict=True)}
 
 
 def normalize_device(value: Any) -> str:
@@ -208,7 +208,7 @@ def _check_memory(spec: RunSpec) -> None:
         )
 
 
-def _coerce_int(name: str, value: Any, allowed: tuple[int, int]) -> int:
+def coerce_int(name: str, value: Any, allowed: tuple[int, int]) -> int:
     low, high = allowed
     expected = f"an integer in [{low:,}, {high:,}]"
     if isinstance(value, bool):
@@ -229,14 +229,14 @@ def _coerce_int(name: str, value: Any, allowed: tuple[int, int]) -> int:
     return value
 
 
-def _coerce_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+def coerce_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
     text = str(value).strip().lower() if isinstance(value, str) else value
     if text not in choices:
         raise InvalidSpecError(name, value, f"one of {', '.join(choices)}")
     return text
 
 
-def _coerce_bool(name: str, value: Any) -> bool:
+def coerce_bool(name: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
@@ -247,7 +247,7 @@ def _coerce_bool(name: str, value: Any) -> bool:
     raise InvalidSpecError(name, value, "on or off (true/false, 1/0)")
 
 
-def _coerce_variants(value: Any) -> tuple[str, ...]:
+def coerce_variants(value: Any) -> tuple[str, ...]:
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, (list, tuple)):
         raise InvalidSpecError("variants", value, f"a list of variant keys from {', '.join(VARIANTS)}")

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pointwise.errors import ImportRejectedError, InvalidSpecError, StoreError
-from pointwise.results import RESULT_FORMAT, BenchmarkResult, Ceilings
+from pointwise.results import RESULT_FORMAT, BenchmarkResult
 from pointwise.variants import VARIANTS
 
 DB_ENV = "POINTWISE_DB"
@@ -46,15 +46,6 @@ CREATE TABLE IF NOT EXISTS runs (
     payload     TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS runs_created ON runs (created_at);
-CREATE TABLE IF NOT EXISTS ceilings (
-    machine     TEXT NOT NULL,
-    device      TEXT NOT NULL,
-    dtype       TEXT NOT NULL,
-    knobs       TEXT NOT NULL,
-    measured_at TEXT NOT NULL,
-    payload     TEXT NOT NULL,
-    PRIMARY KEY (machine, device, dtype, knobs)
-);
 """
 
 
@@ -106,29 +97,8 @@ class RunStore:
 
     def save(self, result: BenchmarkResult, label: str | None = None, source: str = "app") -> int:
         """Store `result` in one transaction; returns its id."""
-        spec = result.spec
-        env = result.environment
-        row = (
-            env.get("date") or "",
-            (label if label is not None else result.label) or default_label(result),
-            source,
-            str(env.get("machine") or "unknown"),
-            spec.device,
-            spec.dtype,
-            spec.mode,
-            spec.pass_kind,
-            "x".join(map(str, spec.input_shape)),
-            spec.filters,
-            ",".join(m.key for m in result.measurements),
-            json.dumps(result.to_dict()),
-        )
         with self._connect(write=True) as db:
-            cursor = db.execute(
-                "INSERT INTO runs (created_at, label, source, machine, device, dtype, mode, pass_kind, shape, "
-                "filters, variants, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                row,
-            )
-            return int(cursor.lastrowid)
+            return _insert(db, result, label, source)
 
     def list_runs(self):
         """Every stored run without its payload, newest first (empty if there is no database yet), as a DataFrame.
@@ -194,49 +164,32 @@ class RunStore:
     def import_json(self, data: bytes | str) -> list[int]:
         """Validate every run in `data` first, then store them all in one transaction (all or nothing)."""
         results = parse_result_json(data)
-        ids = []
         with self._connect(write=True) as db:
-            for result in results:
-                env = result.environment
-                cursor = db.execute(
-                    "INSERT INTO runs (created_at, label, source, machine, device, dtype, mode, pass_kind, "
-                    "shape, filters, variants, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        str(env.get("date") or ""),
-                        result.label or default_label(result),
-                        "import",
-                        str(env.get("machine") or "unknown"),
-                        result.spec.device,
-                        result.spec.dtype,
-                        result.spec.mode,
-                        result.spec.pass_kind,
-                        "x".join(map(str, result.spec.input_shape)),
-                        result.spec.filters,
-                        ",".join(m.key for m in result.measurements),
-                        json.dumps(result.to_dict()),
-                    ),
-                )
-                ids.append(int(cursor.lastrowid))
-        return ids
+            return [_insert(db, result, None, "import") for result in results]
 
-    # -- ceilings ---------------------------------------------------------------------------------------------
 
-    def save_ceilings(self, machine: str, knobs: str, ceilings: Ceilings, measured_at: str) -> None:
-        with self._connect(write=True) as db:
-            db.execute(
-                "INSERT OR REPLACE INTO ceilings VALUES (?, ?, ?, ?, ?, ?)",
-                (machine, ceilings.device, ceilings.dtype, knobs, measured_at, json.dumps(ceilings.to_dict())),
-            )
-
-    def load_ceilings(self, machine: str, device: str, dtype: str, knobs: str) -> Ceilings | None:
-        if not self.path.exists():
-            return None
-        with self._connect() as db:
-            row = db.execute(
-                "SELECT payload FROM ceilings WHERE machine = ? AND device = ? AND dtype = ? AND knobs = ?",
-                (machine, device, dtype, knobs),
-            ).fetchone()
-        return Ceilings.from_dict(json.loads(row[0])) if row else None
+def _insert(db: sqlite3.Connection, result: BenchmarkResult, label: str | None, source: str) -> int:
+    spec = result.spec
+    env = result.environment
+    cursor = db.execute(
+        "INSERT INTO runs (created_at, label, source, machine, device, dtype, mode, pass_kind, shape, filters, "
+        "variants, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            str(env.get("date") or ""),
+            (label if label is not None else result.label) or default_label(result),
+            source,
+            str(env.get("machine") or "unknown"),
+            spec.device,
+            spec.dtype,
+            spec.mode,
+            spec.pass_kind,
+            "x".join(map(str, spec.input_shape)),
+            spec.filters,
+            ",".join(m.key for m in result.measurements),
+            json.dumps(result.to_dict()),
+        ),
+    )
+    return int(cursor.lastrowid)
 
 
 def default_label(result: BenchmarkResult) -> str:

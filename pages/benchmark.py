@@ -5,7 +5,7 @@ import streamlit as st
 from app import page_setup, report_interrupted_job, run_with_progress, show_context_messages
 from pointwise import StoreError
 from pointwise.charts import DISTRIBUTION_KINDS, cold_start_chart, speedup_chart, timing_distribution
-from pointwise.frames import environment_frame, samples_frame, stats_frame
+from pointwise.frames import environment_frame, memory_summary, samples_frame, stats_frame
 from pointwise.jobs import run_benchmark
 from pointwise.spec import PASS_LABELS
 from pointwise.stats import NOISY_IQR_RATIO
@@ -56,6 +56,7 @@ if result is not None:
     right.plotly_chart(timing_distribution(samples, kind, log_axis))
     st.plotly_chart(speedup_chart(stats))
     st.dataframe(stats.drop(columns="key"), hide_index=True)
+    st.caption(memory_summary(result))
     st.plotly_chart(cold_start_chart(stats))
     with st.expander("Environment card"):
         st.dataframe(environment_frame(result.environment), hide_index=True)

@@ -80,6 +80,7 @@ def stats_frame(result: BenchmarkResult) -> pd.DataFrame:
                 "samples": s.samples,
                 "calls_per_block": s.calls_per_block,
                 "intensity_flop_per_byte": s.intensity_flops_per_byte,
+                "peak_gpu_memory_mib": None if s.peak_memory_bytes is None else s.peak_memory_bytes / 2**20,
                 "noisy": s.noisy,
             }
         )
@@ -111,6 +112,19 @@ def compare_frame(results: list[BenchmarkResult]) -> pd.DataFrame:
     for run in table.columns.drop(reference):
         table[f"{run} / {reference}"] = table[run] / table[reference]
     return table.reset_index()
+
+
+def memory_summary(result: BenchmarkResult) -> str:
+    """One line on memory: the run's estimate, and the worker's peak resident memory (CPU runs)."""
+    from pointwise.spec import estimate_memory_bytes
+
+    parts = [f"estimated {estimate_memory_bytes(result.spec) / 2**20:,.1f} MiB for this configuration"]
+    if result.worker_peak_rss_bytes:
+        rss_mib = result.worker_peak_rss_bytes / 2**20
+        parts.append(f"worker peak resident memory {rss_mib:,.0f} MiB (TensorFlow included)")
+    if any(m.peak_memory_bytes for m in result.measurements):
+        parts.append("per-variant peak GPU memory in the table")
+    return "Memory: " + "; ".join(parts) + "."
 
 
 def environment_frame(environment: dict) -> pd.DataFrame:

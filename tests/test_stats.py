@@ -74,3 +74,14 @@ def test_result_round_trips_through_dict():
     again = BenchmarkResult.from_dict(data)
     assert again.measurements == result.measurements and again.spec == result.spec
     assert [s["key"] for s in data["statistics"]] == ["conv2d_1x1", "dense"]
+
+
+def test_memory_summary_reports_estimate_and_worker_peak():
+    from dataclasses import replace
+
+    from pointwise.frames import memory_summary, stats_frame
+
+    result = replace(_result({"conv2d_1x1": [1e-3, 2e-3, 3e-3]}), worker_peak_rss_bytes=600 * 2**20)
+    text = memory_summary(result)
+    assert text.startswith("Memory: estimated") and "worker peak resident memory 600 MiB" in text
+    assert stats_frame(result)["peak_gpu_memory_mib"].isna().all()

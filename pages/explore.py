@@ -36,7 +36,8 @@ if show_context_messages(context):
         for report in result.reports:
             if not report.equivalent and report.key == "seed_dense_flatten":
                 st.error(f"**{report.label}** — {report.reason}", icon=":material/warning:")
-        comparable = [r for r in result.reports if r.diff_map is not None]
+        # The baseline against itself is a flat zero map: offer the other variants first.
+        comparable = sorted((r for r in result.reports if r.diff_map is not None), key=lambda r: r.key == "conv2d_1x1")
         if comparable:
             labels = {r.label: r for r in comparable}
             chosen = labels[st.selectbox("Variant for the error plots", list(labels))]

@@ -67,8 +67,12 @@ def speedup_chart(stats: pd.DataFrame) -> go.Figure:
 
 
 def diff_heatmap(diff_map: list[list[float]], title: str) -> go.Figure:
+    """|variant - baseline| over H x W; the scale starts at 0 so "identical" reads as uniformly dark."""
+    values = np.asarray(diff_map)
     fig = px.imshow(
-        np.asarray(diff_map),
+        values,
+        zmin=0,
+        zmax=max(float(values.max()), np.finfo(np.float32).tiny),
         color_continuous_scale=HEATMAP_SCALE,
         origin="upper",
         labels={"x": "W", "y": "H", "color": "|diff|"},

@@ -1,10 +1,12 @@
 """Goal 3: PointwiseConv2D vs the faster of Conv2D 1x1 and Dense, graph mode on CPU.
 
 Six shapes (small/large spatial, few/many channels) x {forward, forward+backward} x oneDNN {off, on}.
-Each cell is one interleaved benchmark of the three layers (30 samples each) in the worker for that oneDNN
+Each cell is one interleaved benchmark of the three layers (30 samples each by default) in the worker for that oneDNN
 setting. ratio = min(median Conv2D, median Dense) / median PointwiseConv2D: above 1 means PointwiseConv2D
 is faster than both.
 """
+
+import argparse
 
 import numpy as np
 
@@ -23,6 +25,9 @@ SHAPES = [
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=30, help="samples per variant per cell")
+    samples = parser.parse_args().samples
     pool = WorkerPool()
     ratios = []
     print(f"{'oneDNN':<7}{'pass':<10}{'shape':<24}{'conv ms':>9}{'dense ms':>10}{'pointwise ms':>14}{'ratio':>8}")
@@ -39,7 +44,7 @@ def main() -> None:
                         mode="graph",
                         pass_kind=pass_kind,
                         onednn=onednn,
-                        samples=30,
+                        samples=samples,
                         variants=["conv2d_1x1", "dense", "pointwise"],
                     )
                     result = run_benchmark(spec, pool=pool)

@@ -15,6 +15,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from pointwise.variants import get_variant
+
 _PACKAGE = "pointwise"
 
 
@@ -313,8 +315,6 @@ def make_layer(
     A `seed` gives reproducible Glorot kernels and a non-zero normal bias, so that a check of equivalence
     would notice a dropped or misplaced bias.
     """
-    from pointwise.variants import get_variant
-
     class_name = get_variant(key).layer_class
     initializers = {}
     if seed is not None:

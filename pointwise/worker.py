@@ -13,6 +13,7 @@ pool starts the process with. The process exits when stdin closes, so it cannot 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import resource
@@ -135,7 +136,7 @@ class _JobHandler:
             spec=spec,
             measurements=tuple(measurements),
             environment=environment_card(self.tf, spec, gpu_name if spec.device.startswith("GPU") else None),
-            equivalence=tuple(r.__class__.from_dict(r.to_dict(include_arrays=False)) for r in equivalence),
+            equivalence=tuple(dataclasses.replace(r, diff_map=None, diff_histogram=None) for r in equivalence),
             ceilings=ceilings,
             worker_peak_rss_bytes=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         )

@@ -18,7 +18,7 @@ if show_context_messages(context):
     parameters = list(SWEEP_PARAMETERS)
     with st.form("sweep"):
         c1, c2, c3, c4 = st.columns(4)
-        parameter = c1.selectbox("Sweep", parameters, format_func=PARAMETER_LABELS.get, index=2)
+        parameter = c1.selectbox("Sweep", parameters, format_func=PARAMETER_LABELS.get, index=2, key="sweep_param")
         start = c2.number_input("from", 1, 65_536, 16)
         stop = c3.number_input("to", 1, 65_536, 256)
         points = c4.number_input("points", 1, MAX_POINTS, 5)
@@ -48,10 +48,10 @@ if show_context_messages(context):
                 lambda on_event: run_sweep(point_spec, axes, on_event=on_event),
             )
             if points_done is not None:
-                st.session_state["sweep"] = (axes, points_done)
+                st.session_state["sweep_result"] = (axes, points_done)
 
-if "sweep" in st.session_state:
-    axes, points_done = st.session_state["sweep"]
+if "sweep_result" in st.session_state:
+    axes, points_done = st.session_state["sweep_result"]
     frame = sweep_frame(points_done)
     first = next(iter(axes))
     st.plotly_chart(sweep_chart(frame, first, "median_ms", "time per call (ms)"))

@@ -146,3 +146,35 @@ def test_rendering_every_page_never_imports_tensorflow_in_the_server_process(tmp
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=600)
+
+
+@pytest.mark.slow
+def test_scaling_sweep_draws_its_charts(tmp_db):
+    at = _app({**SMALLEST, "height": "4", "width": "4", "channels": "3", "filters": "2"})
+    at.switch_page("pages/scaling.py")
+    at.run()
+    at.sidebar.multiselect(key="variants").set_value(["conv2d_1x1", "pointwise"])
+    at.run()
+    assert at.selectbox(key="sweep_param").value == "channels"
+    form_inputs = [n for n in at.number_input if n.label in ("from", "to", "points")]
+    form_inputs[0].set_value(2)
+    form_inputs[1].set_value(4)
+    form_inputs[2].set_value(2)
+    next(b for b in at.button if b.label == "Run sweep").click()
+    at.run()
+    _assert_clean(at)
+    assert not at.error, [e.value for e in at.error]
+    assert len(at.get("plotly_chart")) == 4  # time, GFLOP/s, speedup, roofline
+    table = at.dataframe[0].value
+    assert sorted(table["channels"].unique()) == [2, 4]
+
+
+def test_demo_mode_caps_are_shown_and_enforced(tmp_db, monkeypatch):
+    monkeypatch.setenv("POINTWISE_DEMO", "1")
+    at = _app({"samples": "500"})
+    at.switch_page("pages/benchmark.py")
+    at.run()
+    _assert_clean(at)
+    assert any("Public demo" in c.value for c in at.sidebar.caption)
+    assert any("`samples`" in w.value for w in at.warning)
+    assert at.sidebar.number_input(key="samples").value == 30

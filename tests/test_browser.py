@@ -160,3 +160,28 @@ def test_every_page_opens_and_a_small_benchmark_draws_its_chart(server, browser)
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
     page.screenshot(path=str(ARTIFACTS / "benchmark.png"), full_page=True)
     page.close()
+
+
+def test_cancel_stops_a_running_benchmark_and_the_next_run_works(server, browser):
+    import psutil
+
+    page = browser.new_page()
+    page.goto(f"{server.url}/benchmark?batch=8&height=32&width=32&channels=32&filters=32&samples=2000")
+    _wait_rendered(page)
+    page.get_by_role("button", name="Run benchmark").click()
+    expect(page.get_by_text(re.compile(r"Sample \d+ of"))).to_be_visible(timeout=120_000)
+    workers = [
+        p
+        for p in psutil.Process(server.process.pid).children(recursive=True)
+        if "pointwise.worker" in " ".join(p.cmdline())
+    ]
+    assert workers, "a worker should be running the benchmark"
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_text("was cancelled and its worker stopped")).to_be_visible(timeout=30_000)
+    _, alive = psutil.wait_procs(workers, timeout=15)
+    assert not alive, "the cancelled job's worker must be killed"
+    page.goto(f"{server.url}/benchmark?batch=1&height=4&width=4&channels=3&filters=2&samples=3")
+    _wait_rendered(page)
+    page.get_by_role("button", name="Run benchmark").click()
+    expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=180_000)
+    page.close()

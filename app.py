@@ -87,6 +87,21 @@ def page_setup() -> PageContext:
     st.stop()
 
 
+def _int_input(container, key: str, label: str, help_text: str) -> int:
+    """A URL-bound integer input with the server-side bounds of `key` (re-checked by `make_run_spec`)."""
+    low, high = int_range(key)
+    return container.number_input(
+        label,
+        min_value=low,
+        max_value=high,
+        value=getattr(DEFAULTS, key),
+        step=1,
+        key=key,
+        bind="query-params",
+        help=help_text,
+    )
+
+
 def render_sidebar() -> PageContext:
     raw_params = {
         key: st.query_params.get_all(key) if key == "variants" else st.query_params.get(key) for key in QUERY_KEYS
@@ -113,26 +128,9 @@ def render_sidebar() -> PageContext:
             ("channels", "Channels C", "input channels"),
         ]
     ):
-        low, high = int_range(key)
-        values[key] = cols[i % 2].number_input(
-            label,
-            min_value=low,
-            max_value=high,
-            value=getattr(DEFAULTS, key),
-            step=1,
-            key=key,
-            bind="query-params",
-            help=help_text,
-        )
-    low, high = int_range("filters")
-    values["filters"] = sidebar.number_input(
-        "Filters F",
-        min_value=low,
-        max_value=high,
-        value=DEFAULTS.filters,
-        key="filters",
-        bind="query-params",
-        help="output channels: the layer maps C -> F at every pixel",
+        values[key] = _int_input(cols[i % 2], key, label, help_text)
+    values["filters"] = _int_input(
+        sidebar, "filters", "Filters F", "output channels: the layer maps C -> F at every pixel"
     )
     devices = available_devices()
     values["device"] = sidebar.selectbox("Device", devices, key="device", bind="query-params")
@@ -166,15 +164,7 @@ def render_sidebar() -> PageContext:
             bind="query-params",
             help="Read by TensorFlow at import, so it selects a separate worker process.",
         )
-    low, high = int_range("samples")
-    values["samples"] = sidebar.number_input(
-        "Samples per variant",
-        min_value=low,
-        max_value=high,
-        value=DEFAULTS.samples,
-        key="samples",
-        bind="query-params",
-    )
+    values["samples"] = _int_input(sidebar, "samples", "Samples per variant", "timed blocks per variant")
     values["variants"] = sidebar.multiselect(
         "Variants",
         list(VARIANTS),

@@ -28,6 +28,32 @@ def pool():
     worker_pool.close()
 
 
+def benchmark_in_background(pool, spec, start_timeout_s=120, cancel=None):
+    """Run a benchmark in a thread; return (thread, box) once its first progress event has arrived.
+
+    `box` receives "result" or "error" when the thread ends; `cancel` is passed to `run_benchmark`.
+    """
+    import threading
+
+    from pointwise.jobs import run_benchmark
+
+    started = threading.Event()
+    box = {}
+
+    def target():
+        try:
+            box["result"] = run_benchmark(
+                spec, pool=pool, cancel=cancel, on_event=lambda e: e.get("event") == "progress" and started.set()
+            )
+        except BaseException as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    assert started.wait(start_timeout_s), "the background benchmark never started"
+    return thread, box
+
+
 def small_spec(**changes):
     from pointwise.spec import make_run_spec
 

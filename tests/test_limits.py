@@ -1,8 +1,6 @@
-import threading
-
 import pytest
 
-from conftest import small_spec
+from conftest import benchmark_in_background, small_spec
 from pointwise.errors import InvalidSpecError, QueueFullError
 from pointwise.jobs import WorkerKnobs, WorkerPool, run_benchmark
 from pointwise.limits import DEMO_LIMITS, LOCAL_LIMITS, active_limits
@@ -58,19 +56,9 @@ def test_full_queue_refuses_politely_and_later_jobs_run():
     pool = WorkerPool(max_queued_jobs=1)
     try:
         pool.warm(WorkerKnobs())
-        running = threading.Event()
-        box = {}
-
-        def first():
-            box["result"] = run_benchmark(
-                small_spec(samples=40, batch=4, height=16, width=16, channels=16, filters=16),
-                pool=pool,
-                on_event=lambda e: e.get("event") == "progress" and running.set(),
-            )
-
-        thread = threading.Thread(target=first)
-        thread.start()
-        assert running.wait(60)
+        thread, box = benchmark_in_background(
+            pool, small_spec(samples=40, batch=4, height=16, width=16, channels=16, filters=16), 60
+        )
         with pytest.raises(QueueFullError, match="try again"):
             run_benchmark(small_spec(), pool=pool)
         thread.join(120)

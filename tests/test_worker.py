@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, small_spec
+from conftest import ROOT, benchmark_in_background, small_spec
 from pointwise.errors import InvalidSpecError, JobCancelledError, JobTimeoutError, WorkerCrashedError
 from pointwise.jobs import WorkerKnobs, WorkerPool, list_devices, run_benchmark, run_ceilings, run_check
 
@@ -71,32 +71,12 @@ def test_warm_worker_is_reused_and_knobs_get_their_own(pool):
     assert len(set(pool.worker_pids()) - first) == 1
 
 
-def _run_in_thread(fn):
-    box = {}
-
-    def target():
-        try:
-            box["result"] = fn()
-        except BaseException as exc:
-            box["error"] = exc
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    return thread, box
-
-
 def test_worker_killed_mid_job_becomes_an_error_then_next_job_works():
     pool = WorkerPool()
     try:
-        started = threading.Event()
-        thread, box = _run_in_thread(
-            lambda: run_benchmark(
-                small_spec(batch=8, height=32, width=32, channels=32, filters=32, samples=2000),
-                pool=pool,
-                on_event=lambda e: e.get("event") == "progress" and started.set(),
-            )
+        thread, box = benchmark_in_background(
+            pool, small_spec(batch=8, height=32, width=32, channels=32, filters=32, samples=2000)
         )
-        assert started.wait(120)
         os.kill(pool.worker_pids()[0], signal.SIGKILL)
         thread.join(60)
         assert isinstance(box.get("error"), WorkerCrashedError)
@@ -128,14 +108,8 @@ def test_cancelled_job_kills_worker_then_next_job_works():
     pool = WorkerPool()
     try:
         cancel = threading.Event()
-        thread, box = _run_in_thread(
-            lambda: run_benchmark(
-                small_spec(samples=2000),
-                pool=pool,
-                cancel=cancel,
-                on_event=lambda e: e.get("event") == "progress" and cancel.set(),
-            )
-        )
+        thread, box = benchmark_in_background(pool, small_spec(samples=2000), cancel=cancel)
+        cancel.set()
         thread.join(120)
         assert isinstance(box.get("error"), JobCancelledError)
         assert pool.worker_pids() == []
@@ -176,15 +150,9 @@ def test_out_of_memory_in_worker_is_an_error_then_next_job_works(monkeypatch):
 
 def test_second_job_on_a_device_waits_and_sees_its_queue_position(pool):
     pool.warm(WorkerKnobs())
-    first_running = threading.Event()
-    thread, box = _run_in_thread(
-        lambda: run_benchmark(
-            small_spec(samples=60, batch=4, height=16, width=16, channels=16, filters=16),
-            pool=pool,
-            on_event=lambda e: e.get("event") == "progress" and first_running.set(),
-        )
+    thread, box = benchmark_in_background(
+        pool, small_spec(samples=60, batch=4, height=16, width=16, channels=16, filters=16), 60
     )
-    assert first_running.wait(60)
     events = []
     run_check(small_spec(), pool=pool, on_event=events.append)
     thread.join(120)

@@ -16,7 +16,7 @@ import _common
 sys.path.insert(0, str(_common.ROOT / "tests"))
 from playwright.sync_api import expect, sync_playwright
 
-from test_browser import CHROMIUM, CHROMIUM_ARGS, Server
+from browser_support import CHROMIUM, CHROMIUM_ARGS, Server
 
 FLOOR_APP = 'import streamlit as st\nst.title("Pointwise Lab")\nst.sidebar.number_input("Batch B", value=8)\n'
 VISITS = 3

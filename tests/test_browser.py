@@ -1,93 +1,19 @@
 """End-to-end: a real `streamlit run` server on localhost, driven by Debian's chromium through Playwright."""
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from browser_support import ARTIFACTS, Server, launch, require_chromium
+from browser_support import wait_rendered as _wait_rendered
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = ROOT / "artifacts"
-PAGE_TITLES = ["Home", "Explore", "Benchmark", "Scaling", "Classroom", "History"]
-
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium before the tests")
-    pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
+require_chromium()
 
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """`streamlit run` on a free localhost port, ready once /_stcore/health answers ok."""
-
-    def __init__(self, db_path: Path, script: str = "app.py"):
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = open(db_path.parent / f"server-{self.port}.log", "w")  # noqa: SIM115
-        env = {**os.environ, "POINTWISE_DB": str(db_path)}
-        started = time.monotonic()
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "app.py",
-                "--server.headless=true",
-                f"--server.port={self.port}",
-                "--server.address=127.0.0.1",
-                "--browser.gatherUsageStats=false",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        while not self._healthy():
-            if time.monotonic() - started > 60:
-                raise RuntimeError("streamlit did not answer /_stcore/health within 60 s")
-            time.sleep(0.2)
-        self.ready_s = time.monotonic() - started
-
-    def _healthy(self) -> bool:
-        try:
-            return urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=5).read() == b"ok"
-        except OSError:
-            return False
-
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log.close()
+PAGE_TITLES = ["Home", "Explore", "Benchmark", "Scaling", "Classroom", "History"]
 
 
 @pytest.fixture
@@ -100,18 +26,13 @@ def server(tmp_path):
 @pytest.fixture(scope="module")
 def browser():
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        b = launch(p)
         yield b
         b.close()
 
 
 def _expect_sidebar_value(page, label, value):
     expect(page.get_by_label(label, exact=True)).to_have_value(value, timeout=30_000)
-
-
-def _wait_rendered(page):
-    page.wait_for_selector('[data-testid="stSidebarNav"]', timeout=60_000)
-    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=120_000)
 
 
 def test_deep_link_as_first_request_then_switching_pages(server, browser):

@@ -12,7 +12,7 @@ import time
 import psutil
 import pytest
 
-from test_browser import CHROMIUM, CHROMIUM_ARGS, Server
+from browser_support import CHROMIUM, CHROMIUM_ARGS, Server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -1,0 +1,114 @@
+"""What every browser test shares: Debian's chromium, a real `streamlit run` server, waiting for a render.
+
+Browser test modules call `require_chromium()` at import: on a developer machine without chromium they are
+skipped; in CI (`CI` set) a missing chromium is an error, because `.ci/run` installs it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = ROOT / "artifacts"
+SERVER_START_LIMIT_S = 60
+RENDER_LIMIT_MS = 120_000
+
+
+def require_chromium() -> None:
+    if Path(CHROMIUM).exists():
+        return
+    if os.environ.get("CI"):
+        raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium before the tests")
+    pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
+
+
+def launch(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`streamlit run SCRIPT` on a free localhost port, ready once /_stcore/health answers ok."""
+
+    def __init__(self, db_path: Path, script: str = "app.py", env: dict[str, str] | None = None):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.db_path = db_path
+        self.log_path = db_path.parent / f"server-{self.port}.log"
+        self.log = open(self.log_path, "w")  # noqa: SIM115
+        started = time.monotonic()
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                script,
+                "--server.headless=true",
+                f"--server.port={self.port}",
+                "--server.address=127.0.0.1",
+                "--browser.gatherUsageStats=false",
+            ],
+            cwd=ROOT,
+            env={**os.environ, "POINTWISE_DB": str(db_path), **(env or {})},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        while not self._healthy():
+            if self.process.poll() is not None or time.monotonic() - started > SERVER_START_LIMIT_S:
+                raise RuntimeError(f"streamlit did not answer /_stcore/health; log: {self.log_path}")
+            time.sleep(0.2)
+        self.ready_s = time.monotonic() - started
+
+    def _healthy(self) -> bool:
+        try:
+            return urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=5).read() == b"ok"
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+
+
+def wait_rendered(page, timeout_ms: int = RENDER_LIMIT_MS) -> None:
+    """The app has drawn its navigation and no script run is in progress."""
+    from playwright.sync_api import expect
+
+    page.wait_for_selector('[data-testid="stSidebarNav"]', timeout=timeout_ms)
+    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=timeout_ms)
+
+
+def assert_no_exception(page) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)

@@ -10,7 +10,52 @@ import functools
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from pointwise.spec import RunSpec, make_run_spec
+from pointwise.errors import InvalidSpecError
+from pointwise.spec import (
+    DTYPES,
+    INT_RANGES,
+    MODES,
+    PASSES,
+    SPEC_FIELDS,
+    RunSpec,
+    coerce_bool,
+    coerce_choice,
+    coerce_int,
+    coerce_variants,
+    normalize_device,
+)
+
+
+def stored_spec(values: dict[str, Any]) -> RunSpec:
+    """A `RunSpec` of a run that already happened (stored, imported, or sent back by the worker).
+
+    Every field is checked for type and range as `make_run_spec` does, but not against the active limits
+    (memory budget, demo sample cap): those apply to new runs, and a run saved under local limits must stay
+    readable after a restart in demo mode.
+
+    Raises:
+        InvalidSpecError: naming the first unknown or invalid field.
+    """
+    if not isinstance(values, dict):
+        raise InvalidSpecError("spec", type(values).__name__, "an object of run configuration fields")
+    unknown = sorted(set(values) - set(SPEC_FIELDS), key=str)
+    if unknown:
+        raise InvalidSpecError(unknown[0], values[unknown[0]], f"one of the fields {', '.join(SPEC_FIELDS)}")
+    clean: dict[str, Any] = {}
+    for name, allowed in INT_RANGES.items():
+        if name in values:
+            clean[name] = coerce_int(name, values[name], allowed)
+    for name, choices in (("dtype", DTYPES), ("mode", MODES), ("pass_kind", PASSES)):
+        if name in values:
+            clean[name] = coerce_choice(name, values[name], choices)
+    if "device" in values:
+        clean["device"] = normalize_device(values["device"])
+    if "variants" in values:
+        clean["variants"] = coerce_variants(values["variants"])
+    for name in ("onednn", "tf32", "use_bias"):
+        if name in values:
+            clean[name] = coerce_bool(name, values[name])
+    return RunSpec(**clean)
 
 
 @dataclass(frozen=True)
@@ -80,7 +125,7 @@ class EquivalenceResult:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EquivalenceResult:
         return cls(
-            spec=make_run_spec(**data["spec"]),
+            spec=stored_spec(data["spec"]),
             reports=tuple(EquivalenceReport.from_dict(r) for r in data["variants"]),
             diff_channel=int(data.get("diff_channel", 0)),
         )
@@ -179,7 +224,7 @@ class BenchmarkResult:
     def from_dict(cls, data: dict[str, Any]) -> BenchmarkResult:
         """Rebuild from `to_dict` output; statistics are recomputed from the raw samples, never trusted."""
         return cls(
-            spec=make_run_spec(**data["spec"]),
+            spec=stored_spec(data["spec"]),
             measurements=tuple(Measurement.from_dict(m) for m in data["measurements"]),
             environment=dict(data.get("environment") or {}),
             equivalence=tuple(EquivalenceReport.from_dict(r) for r in data.get("equivalence") or ()),

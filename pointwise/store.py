@@ -1,36 +1,48 @@
-"""Stored runs in SQLite: save, list, load, delete, export, and validated import of CLI JSON files.
+"""Stored runs in SQLite: save, list, load, rename, delete, export, and import of validated CLI JSON files.
 
 The database is one file (`POINTWISE_DB`, default `data/runs.sqlite3` beside the package) in WAL mode:
 every write is one transaction, so a crash or `kill -9` mid-save leaves either the whole run or nothing.
 The schema version lives in `PRAGMA user_version`; a newer file than this code understands is refused
-rather than misread.
+rather than misread, and so is a file that is not ours (an empty file, or another program's tables).
+
+Reads never write: they open the file read-only, and where even that fails (a read-only directory gives a
+WAL database no `-shm` file; a full disk) they open it as immutable, so stored runs stay visible. Error
+messages never hold the file's path, because the app shows them to every visitor: the path is logged.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import logging
 import math
 import os
 import sqlite3
 from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from urllib.parse import quote
 
-from pointwise.errors import ImportRejectedError, InvalidSpecError, StoreError
-from pointwise.results import RESULT_FORMAT, BenchmarkResult
-from pointwise.variants import VARIANTS
+from pointwise.errors import InvalidSpecError, StoreError
+from pointwise.importing import MAX_LABEL_CHARS, clean_environment, parse_result_json
+from pointwise.results import BenchmarkResult
+from pointwise.text import bounded
+
+__all__ = ["DB_ENV", "SCHEMA_VERSION", "ImportOutcome", "RunStore", "default_label", "parse_result_json"]
 
 DB_ENV = "POINTWISE_DB"
 DEFAULT_DB = Path(__file__).resolve().parent.parent / "data" / "runs.sqlite3"
-SCHEMA_VERSION = 1
-MAX_IMPORT_BYTES = 20 * 2**20
-MAX_IMPORT_RUNS = 200
-MAX_SAMPLES_PER_VARIANT = 100_000
+SCHEMA_VERSION = 2
+LATEST_SCAN_ROWS = 20
+"""Home shows the newest run that can be read; it looks this far back past unreadable rows."""
+LIST_TEXT_CHARS = 200
+"""Columns of the run list are cut to this, so rows stored before the import caps stay cheap to render."""
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
+_logger = logging.getLogger(__name__)
+_OUR_TABLES = {"runs", "sqlite_sequence"}
+_RUN_TABLE = """
+CREATE TABLE runs (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     created_at  TEXT NOT NULL,
     label       TEXT NOT NULL,
@@ -44,61 +56,108 @@ CREATE TABLE IF NOT EXISTS runs (
     filters     INTEGER NOT NULL,
     variants    TEXT NOT NULL,
     payload     TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS runs_created ON runs (created_at);
-"""
+)"""
+LIST_COLUMNS = (
+    "id",
+    "created_at",
+    "label",
+    "source",
+    "machine",
+    "device",
+    "dtype",
+    "mode",
+    "pass_kind",
+    "shape",
+    "filters",
+    "variants",
+)
 
 
 def default_db_path() -> Path:
     return Path(os.environ.get(DB_ENV) or DEFAULT_DB)
 
 
+@dataclasses.dataclass(frozen=True)
+class ImportOutcome:
+    """What an import did: the ids of the new runs, and the ids already holding runs found in the file again."""
+
+    added: list[int]
+    already_stored: list[int]
+
+
 class RunStore:
-    """The run history. Every method opens its own connection, so one store serves all app sessions."""
+    """The run history. Every method opens its own connection, so one store serves all app sessions.
+
+    `owner` is an opaque token of the visitor session that saved or imported a run; rename and delete given
+    an owner touch only that owner's runs (the public demo), given None touch any run (a local install).
+    """
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path else default_db_path()
 
+    def _fail(self, message: str, exc: BaseException) -> StoreError:
+        _logger.warning("run database %s: %s (%s)", self.path, message, exc)
+        return StoreError(message)
+
     @contextmanager
     def _connect(self, write: bool = False):
+        """A connection checked to hold our schema; a write connection holds one transaction, migrated first."""
+        connection = self._open_for_write() if write else self._open_for_read()
         try:
+            _check_ours(connection)
             if write:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            elif not self.path.exists():
-                raise StoreError(f"No run database at {self.path} yet: runs appear here once one is saved.")
-            connection = sqlite3.connect(self.path, timeout=10)
-        except OSError as exc:
-            raise StoreError(f"Cannot open the run database at {self.path}: {exc.strerror or exc}.") from exc
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.execute("BEGIN IMMEDIATE")
+                _migrate(connection)
+            yield connection
+            if write:
+                connection.execute("COMMIT")
         except sqlite3.Error as exc:
-            raise StoreError(f"Cannot open the run database at {self.path}: {exc}.") from exc
-        try:
-            with connection:
-                self._migrate(connection, write)
-                yield connection
-        except sqlite3.Error as exc:
-            raise StoreError(f"The run database at {self.path} failed: {exc}. Saved runs were not changed.") from exc
+            verb = "written" if write else "read"
+            changed = " Saved runs were not changed." if write else ""
+            raise self._fail(f"The run database could not be {verb}: {exc}.{changed}", exc) from exc
         finally:
             connection.close()
 
-    @staticmethod
-    def _migrate(connection: sqlite3.Connection, write: bool) -> None:
-        version = connection.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"The run database has schema version {version}, newer than this app's {SCHEMA_VERSION}: "
-                "upgrade the app to read it."
-            )
-        if version < SCHEMA_VERSION and write:
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.executescript(_SCHEMA)
-            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    def _open_for_write(self) -> sqlite3.Connection:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.path.exists() and self.path.stat().st_size == 0:
+                raise StoreError("The run database file is empty (0 bytes), not a run database: nothing was saved.")
+            return sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        except OSError as exc:
+            raise self._fail(f"Cannot open the run database: {exc.strerror or exc}.", exc) from exc
+        except sqlite3.Error as exc:
+            raise self._fail(f"Cannot open the run database: {exc}.", exc) from exc
+
+    def _open_for_read(self) -> sqlite3.Connection:
+        if not self.path.exists():
+            raise StoreError("No run database yet: runs appear here once one is saved.")
+        uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
+        try:
+            connection = sqlite3.connect(uri, uri=True, timeout=10)
+            connection.execute("PRAGMA user_version").fetchone()
+            return connection
+        except sqlite3.OperationalError as exc:
+            # Read-only directory (no -shm can be made for WAL) or full disk: read the file as it is on disk.
+            _logger.info("run database %s opened immutable: %s", self.path, exc)
+        except sqlite3.Error as exc:
+            raise self._fail(f"Cannot open the run database: {exc}.", exc) from exc
+        try:
+            return sqlite3.connect(uri + "&immutable=1", uri=True, timeout=10)
+        except sqlite3.Error as exc:
+            raise self._fail(f"Cannot open the run database: {exc}.", exc) from exc
+
+    def _readable(self) -> bool:
+        """Whether there is anything to read: no file, or an empty one, means no runs yet."""
+        return self.path.exists() and self.path.stat().st_size > 0
 
     # -- runs -------------------------------------------------------------------------------------------------
 
-    def save(self, result: BenchmarkResult, label: str | None = None, source: str = "app") -> int:
+    def save(self, result: BenchmarkResult, label: str | None = None, source: str = "app", owner: str | None = None):
         """Store `result` in one transaction; returns its id."""
         with self._connect(write=True) as db:
-            return _insert(db, result, label, source)
+            return _insert(db, result, label, source, owner)
 
     def list_runs(self):
         """Every stored run without its payload, newest first (empty if there is no database yet), as a DataFrame.
@@ -107,78 +166,179 @@ class RunStore:
         """
         import pandas as pd
 
-        columns = [
-            "id",
-            "created_at",
-            "label",
-            "source",
-            "machine",
-            "device",
-            "dtype",
-            "mode",
-            "pass_kind",
-            "shape",
-            "filters",
-            "variants",
-        ]
-        if not self.path.exists():
-            return pd.DataFrame(columns=columns)
+        if not self._readable():
+            return pd.DataFrame(columns=list(LIST_COLUMNS))
+        selected = ", ".join(f"substr({c}, 1, {LIST_TEXT_CHARS})" if c != "id" else c for c in LIST_COLUMNS)
         with self._connect() as db:
-            rows = db.execute(f"SELECT {', '.join(columns)} FROM runs ORDER BY id DESC").fetchall()
-        return pd.DataFrame(rows, columns=columns)
+            rows = db.execute(f"SELECT {selected} FROM runs ORDER BY id DESC").fetchall()
+        frame = pd.DataFrame(rows, columns=list(LIST_COLUMNS))
+        frame["filters"] = pd.to_numeric(frame["filters"], errors="coerce")
+        return frame
 
     def count(self) -> int:
-        if not self.path.exists():
+        if not self._readable():
             return 0
         with self._connect() as db:
             return int(db.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
 
+    def owned_ids(self, owner: str) -> set[int]:
+        """The ids of the runs saved or imported by `owner` (none in a database from before owners)."""
+        if not self._readable():
+            return set()
+        with self._connect() as db:
+            if _version(db) < 2:
+                return set()
+            return {int(r[0]) for r in db.execute("SELECT id FROM runs WHERE owner = ?", (owner,))}
+
     def load(self, run_id: int) -> BenchmarkResult:
+        """The stored run, as it was saved: it is not re-checked against today's limits."""
+        if not self._readable():
+            raise StoreError(f"No stored run with id {run_id}.")
         with self._connect() as db:
             row = db.execute("SELECT payload, label FROM runs WHERE id = ?", (int(run_id),)).fetchone()
         if row is None:
             raise StoreError(f"No stored run with id {run_id}.")
-        result = BenchmarkResult.from_dict(json.loads(row[0]))
-        return dataclasses.replace(result, label=row[1])
+        try:
+            result = BenchmarkResult.from_dict(json.loads(row[0]))
+        except (InvalidSpecError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+            _logger.warning("run database %s: run #%s is unreadable: %r", self.path, run_id, exc)
+            raise StoreError(f"Stored run #{run_id} cannot be read: its stored data is damaged.") from None
+        return dataclasses.replace(result, label=bounded(row[1], MAX_LABEL_CHARS))
+
+    def latest_readable(self) -> tuple[BenchmarkResult | None, list[str]]:
+        """The newest run that can be read, and a message for each newer one that could not be."""
+        if not self._readable():
+            return None, []
+        with self._connect() as db:
+            ids = [r[0] for r in db.execute("SELECT id FROM runs ORDER BY id DESC LIMIT ?", (LATEST_SCAN_ROWS,))]
+        problems = []
+        for run_id in ids:
+            try:
+                return self.load(run_id), problems
+            except StoreError as exc:
+                problems.append(str(exc))
+        return None, problems
 
     def latest(self) -> BenchmarkResult | None:
-        if not self.path.exists():
-            return None
-        with self._connect() as db:
-            row = db.execute("SELECT id FROM runs ORDER BY id DESC LIMIT 1").fetchone()
-        return self.load(row[0]) if row else None
+        return self.latest_readable()[0]
 
-    def rename(self, run_id: int, label: str) -> None:
+    def rename(self, run_id: int, label: str, owner: str | None = None) -> None:
+        """Give run `run_id` a new label (one line, at most `MAX_LABEL_CHARS`); only `owner`'s run if given."""
+        clean = bounded(str(label).strip(), MAX_LABEL_CHARS).strip()
+        if not clean:
+            raise StoreError(f"Invalid value for `label`: expected 1 to {MAX_LABEL_CHARS} characters. Received ''.")
         with self._connect(write=True) as db:
-            db.execute("UPDATE runs SET label = ? WHERE id = ?", (label.strip()[:200], int(run_id)))
+            renamed = db.execute(
+                "UPDATE runs SET label = ? WHERE id = ? AND (? IS NULL OR owner = ?)",
+                (clean, int(run_id), owner, owner),
+            ).rowcount
+        if not renamed:
+            raise StoreError(f"Run #{run_id} was not renamed: it is gone, or it was not saved in this session.")
 
-    def delete(self, run_ids: Iterable[int]) -> int:
+    def delete(self, run_ids: Iterable[int], owner: str | None = None) -> int:
+        """Delete exactly the runs `run_ids` (only `owner`'s if given); returns how many were deleted."""
         ids = [int(i) for i in run_ids]
+        if not ids:
+            return 0
         with self._connect(write=True) as db:
-            return db.execute(f"DELETE FROM runs WHERE id IN ({', '.join('?' * len(ids))})", ids).rowcount if ids else 0
+            marks = ", ".join("?" * len(ids))
+            return db.execute(
+                f"DELETE FROM runs WHERE id IN ({marks}) AND (? IS NULL OR owner = ?)", (*ids, owner, owner)
+            ).rowcount
 
     def export_json(self, run_ids: Iterable[int]) -> str:
         """The runs as a JSON list that `import_json` (here or on another machine) accepts."""
-        return json.dumps([self.load(i).to_dict() for i in run_ids], indent=1)
+        documents = []
+        for run_id in run_ids:
+            document = self.load(run_id).to_dict()
+            document["environment"] = clean_environment(document["environment"])
+            # A degenerate bootstrap interval is NaN, which JSON cannot hold: the importer recomputes statistics.
+            document["statistics"] = [_finite_or_none(s) for s in document["statistics"]]
+            documents.append(document)
+        return json.dumps(documents, indent=1, allow_nan=False)
 
-    def import_json(self, data: bytes | str) -> list[int]:
-        """Validate every run in `data` first, then store them all in one transaction (all or nothing)."""
+    def import_json(self, data: bytes | str, owner: str | None = None) -> ImportOutcome:
+        """Validate every run in `data` first, then store the new ones in one transaction (all or nothing).
+
+        A run already stored (same configuration, environment and samples) is not stored twice.
+        """
         results = parse_result_json(data)
+        added, already = [], []
         with self._connect(write=True) as db:
-            return [_insert(db, result, None, "import") for result in results]
+            for result in results:
+                found = db.execute("SELECT id FROM runs WHERE digest = ?", (run_digest(result),)).fetchone()
+                if found:
+                    already.append(int(found[0]))
+                else:
+                    added.append(_insert(db, result, None, "import", owner))
+        return ImportOutcome(added, already)
 
 
-def _insert(db: sqlite3.Connection, result: BenchmarkResult, label: str | None, source: str) -> int:
+def _finite_or_none(values: dict) -> dict:
+    return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in values.items()}
+
+
+def _version(db: sqlite3.Connection) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def _check_ours(db: sqlite3.Connection) -> None:
+    """Refuse a database of a newer schema, or one that holds another program's tables."""
+    version = _version(db)
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"The run database has schema version {version}, newer than this app's {SCHEMA_VERSION}: "
+            "upgrade the app to read it."
+        )
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if (version == 0 and tables - _OUR_TABLES) or (version > 0 and "runs" not in tables):
+        raise StoreError(
+            "The file set as the run database is not a Pointwise Lab run database: it was left unchanged. "
+            f"Set {DB_ENV} to another file."
+        )
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring the schema to `SCHEMA_VERSION` inside the caller's transaction: 0 -> 1 -> 2."""
+    version = _version(db)
+    if version < 1:
+        db.execute(_RUN_TABLE)
+        db.execute("CREATE INDEX runs_created ON runs (created_at)")
+    if version < 2:
+        # Runs from before owners get none: in the public demo nobody may rename or delete them.
+        db.execute("ALTER TABLE runs ADD COLUMN owner TEXT")
+        db.execute("ALTER TABLE runs ADD COLUMN digest TEXT")
+        db.execute("CREATE INDEX runs_digest ON runs (digest)")
+        for run_id, payload in db.execute("SELECT id, payload FROM runs").fetchall():
+            try:
+                digest = run_digest(BenchmarkResult.from_dict(json.loads(payload)))
+            except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+                continue
+            db.execute("UPDATE runs SET digest = ? WHERE id = ?", (digest, run_id))
+    if version < SCHEMA_VERSION:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def run_digest(result: BenchmarkResult) -> str:
+    """Identifies a run by what was measured, where and when (not by its label), to spot a repeated import."""
+    data = result.to_dict()
+    measured = {"spec": data["spec"], "environment": data["environment"], "measurements": data["measurements"]}
+    return hashlib.sha256(json.dumps(measured, sort_keys=True).encode()).hexdigest()
+
+
+def _insert(db: sqlite3.Connection, result: BenchmarkResult, label: str | None, source: str, owner: str | None) -> int:
     spec = result.spec
+    result = dataclasses.replace(result, environment=clean_environment(result.environment))
     env = result.environment
+    label = bounded((label if label is not None else result.label) or default_label(result), MAX_LABEL_CHARS)
     cursor = db.execute(
         "INSERT INTO runs (created_at, label, source, machine, device, dtype, mode, pass_kind, shape, filters, "
-        "variants, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "variants, payload, owner, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            str(env.get("date") or ""),
-            (label if label is not None else result.label) or default_label(result),
+            bounded(env.get("date") or "", 64),
+            label,
             source,
-            str(env.get("machine") or "unknown"),
+            bounded(env.get("machine") or "unknown", LIST_TEXT_CHARS),
             spec.device,
             spec.dtype,
             spec.mode,
@@ -187,6 +347,8 @@ def _insert(db: sqlite3.Connection, result: BenchmarkResult, label: str | None, 
             spec.filters,
             ",".join(m.key for m in result.measurements),
             json.dumps(result.to_dict()),
+            owner,
+            run_digest(result),
         ),
     )
     return int(cursor.lastrowid)
@@ -196,111 +358,3 @@ def default_label(result: BenchmarkResult) -> str:
     spec = result.spec
     shape = "x".join(map(str, spec.input_shape))
     return f"{shape}->{spec.filters} {spec.dtype} {spec.mode} {spec.pass_kind} on {spec.device}"
-
-
-def parse_result_json(data: bytes | str) -> list[BenchmarkResult]:
-    """Validate a file from `python -m pointwise bench --json` (one run) or an export (a list of runs).
-
-    Raises:
-        ImportRejectedError: naming what is wrong; nothing is stored by the caller in that case.
-    """
-    if len(data) > MAX_IMPORT_BYTES:
-        raise ImportRejectedError(f"The file is {len(data):,} bytes; the limit is {MAX_IMPORT_BYTES:,}.")
-    try:
-        document = json.loads(data, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ImportRejectedError(f"The file is not valid JSON: {exc}.") from None
-    entries = document if isinstance(document, list) else [document]
-    if not entries or len(entries) > MAX_IMPORT_RUNS:
-        raise ImportRejectedError(f"Expected 1 to {MAX_IMPORT_RUNS} runs, found {len(entries)}.")
-    return [_parse_run(entry, index) for index, entry in enumerate(entries)]
-
-
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
-def _parse_run(entry: Any, index: int) -> BenchmarkResult:
-    where = f"run {index + 1}"
-    if not isinstance(entry, dict) or entry.get("format") != RESULT_FORMAT:
-        raise ImportRejectedError(f"{where}: not a pointwise benchmark result (`format` must be {RESULT_FORMAT!r}).")
-    for field_name, kind in (("spec", dict), ("measurements", list), ("environment", dict)):
-        if not isinstance(entry.get(field_name), kind):
-            raise ImportRejectedError(f"{where}: field `{field_name}` must be a JSON {kind.__name__}.")
-    if not entry["measurements"]:
-        raise ImportRejectedError(f"{where}: field `measurements` is empty.")
-    for m in entry["measurements"]:
-        _check_measurement(m, where)
-    if not isinstance(entry.get("label", ""), str) or len(entry.get("label", "")) > 200:
-        raise ImportRejectedError(f"{where}: field `label` must be a string of at most 200 characters.")
-    _check_ceilings(entry.get("ceilings"), where)
-    _check_equivalence(entry.get("equivalence", []), where)
-    if not _is_count(entry.get("worker_peak_rss_bytes"), allow_none=True):
-        raise ImportRejectedError(f"{where}: field `worker_peak_rss_bytes` must be a non-negative integer or null.")
-    try:
-        return BenchmarkResult.from_dict(entry)
-    except InvalidSpecError as exc:
-        raise ImportRejectedError(f"{where}: {exc}") from None
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ImportRejectedError(f"{where}: malformed field {exc}.") from None
-
-
-def _is_number(value: Any) -> bool:
-    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
-
-
-def _is_count(value: Any, allow_none: bool = False) -> bool:
-    if value is None:
-        return allow_none
-    return not isinstance(value, bool) and isinstance(value, int) and value >= 0
-
-
-def _check_ceilings(ceilings: Any, where: str) -> None:
-    if ceilings is None:
-        return
-    numeric = ("peak_gflops_per_s", "bandwidth_gb_per_s", "gemm_size", "stream_bytes")
-    if (
-        not isinstance(ceilings, dict)
-        or not all(_is_number(ceilings.get(k)) and ceilings[k] > 0 for k in numeric)
-        or not all(isinstance(ceilings.get(k), str) for k in ("device", "dtype"))
-    ):
-        raise ImportRejectedError(f"{where}: field `ceilings` must be null or hold positive {', '.join(numeric)}.")
-
-
-def _check_equivalence(reports: Any, where: str) -> None:
-    if not isinstance(reports, list):
-        raise ImportRejectedError(f"{where}: field `equivalence` must be a list.")
-    for report in reports:
-        if (
-            not isinstance(report, dict)
-            or not isinstance(report.get("key"), str)
-            or report["key"] not in VARIANTS
-            or not isinstance(report.get("equivalent"), bool)
-            or not all(_is_count(report.get(k)) for k in ("params", "baseline_params", "flops"))
-            or not all(isinstance(report.get(k), (str, type(None))) for k in ("reason", "note", "label", "status"))
-        ):
-            raise ImportRejectedError(f"{where}: an entry of `equivalence` is malformed.")
-
-
-def _check_measurement(m: Any, where: str) -> None:
-    if not isinstance(m, dict):
-        raise ImportRejectedError(f"{where}: each entry of `measurements` must be an object.")
-    key = m.get("key")
-    if not isinstance(key, str) or key not in VARIANTS:
-        raise ImportRejectedError(f"{where}: unknown variant key {key!r} in `measurements`.")
-    times = m.get("per_call_s")
-    if not isinstance(times, list) or not 1 <= len(times) <= MAX_SAMPLES_PER_VARIANT:
-        raise ImportRejectedError(
-            f"{where}: `per_call_s` of {key} must be a list of 1 to {MAX_SAMPLES_PER_VARIANT:,} numbers."
-        )
-    for t in times:
-        if not _is_number(t) or not 0 < t < 3600:
-            raise ImportRejectedError(f"{where}: `per_call_s` of {key} holds {t!r}; expected seconds in (0, 3600).")
-    calls = m.get("calls_per_block")
-    if isinstance(calls, bool) or not isinstance(calls, int) or calls < 1:
-        raise ImportRejectedError(f"{where}: `calls_per_block` of {key} must be a positive integer.")
-    cold = m.get("cold_start_s")
-    if not _is_number(cold) or cold < 0:
-        raise ImportRejectedError(f"{where}: `cold_start_s` of {key} must be a non-negative number.")
-    if not _is_count(m.get("peak_memory_bytes"), allow_none=True):
-        raise ImportRejectedError(f"{where}: `peak_memory_bytes` of {key} must be a non-negative integer or null.")

@@ -215,20 +215,30 @@ def run_with_progress(title: str, job: Callable[[EventCallback], T]) -> T | None
     cancel_slot.button("Cancel", icon=":material/cancel:", key="cancel_job")
     with st.status(title, expanded=True) as status:
         bar = st.progress(0.0, text="Sending the job to the TensorFlow worker…")
-        state = {"fraction": 0.0, "text": ""}
+        # A sweep is one job per point: its "point" events give the outer fraction and a prefix for every line.
+        state = {"fraction": 0.0, "text": "", "point": "", "points_done": 0, "points": 1}
 
         def on_event(event: dict) -> None:
             kind = event.get("event")
-            if kind == "queued":
+            if kind == "point":
+                state.update(point=f"{event['text']} · ", points_done=event["index"], points=event["total"])
+                state.update(fraction=0.0, text="")
+            elif kind == "queued" and event["position"] > 0:
                 state["text"] = f"Queued: {event['position']} job(s) ahead of yours on this device."
+            elif kind == "queued":
+                state["text"] = "Waiting for the TensorFlow worker to finish its current task…"
             elif kind == "starting":
                 state["text"] = "Starting the TensorFlow worker (about 5 s, first run only)…"
+            elif kind == "phase":
+                state["text"] = f"{event['text']}…"
             elif kind == "progress":
                 state["fraction"] = event["done"] / event["total"]
-                state["text"] = f"Sample {event['done']} of {event['total']} ({event['variant']})"
+                variant = VARIANTS[event["variant"]].label if event["variant"] in VARIANTS else event["variant"]
+                state["text"] = f"Sample {event['done']} of {event['total']} ({variant})"
             elif kind == "running" and not state["text"]:
                 state["text"] = "Running…"
-            bar.progress(min(state["fraction"], 1.0), text=state["text"] or "Running…")
+            overall = (state["points_done"] + min(state["fraction"], 1.0)) / state["points"]
+            bar.progress(overall, text=state["point"] + (state["text"] or "Running…"))
 
         try:
             result = job(on_event)

@@ -5,11 +5,20 @@ import streamlit as st
 from app import page_setup, report_interrupted_job, run_with_progress, show_context_messages
 from pointwise import StoreError
 from pointwise.charts import DISTRIBUTION_KINDS, cold_start_chart, speedup_chart, timing_distribution
-from pointwise.frames import environment_frame, memory_summary, samples_frame, stats_frame
+from pointwise.frames import (
+    STATS_TABLE_FORMATS,
+    environment_frame,
+    memory_summary,
+    samples_frame,
+    stats_frame,
+    stats_table,
+    verdict_lines,
+)
 from pointwise.jobs import run_benchmark
 from pointwise.spec import PASS_LABELS
-from pointwise.stats import NOISY_IQR_RATIO
+from pointwise.stats import NOISY_IQR_RATIO, SIGNIFICANCE_LEVEL
 from pointwise.store import RunStore, default_label
+from pointwise.text import escape_markdown
 
 context = page_setup()
 st.title("Benchmark")
@@ -39,9 +48,20 @@ result = st.session_state.get("bench_result")
 if result is not None:
     stats = stats_frame(result)
     samples = samples_frame(result)
+    verdicts = verdict_lines(result)
+    if verdicts:
+        st.subheader("Verdict")
+        st.markdown("\n".join(f"- **{escape_markdown(label)}**: {escape_markdown(text)}" for label, text in verdicts))
+        st.caption(
+            "Speedup = median time of Conv2D 1x1 ÷ median time of the variant (above 1: faster), with its bootstrap "
+            f"95% interval. Called faster or slower only when the Mann-Whitney p < {SIGNIFICANCE_LEVEL} and the "
+            "interval excludes 1."
+        )
     noisy = stats[stats["noisy"]]
     if not noisy.empty:
-        listed = ", ".join(f"{row.variant} ({row.iqr_ms / row.median_ms:.0%})" for row in noisy.itertuples())
+        listed = ", ".join(
+            f"{escape_markdown(row.variant)} ({row.iqr_ms / row.median_ms:.0%})" for row in noisy.itertuples()
+        )
         st.warning(
             f"Noisy timings (IQR above {NOISY_IQR_RATIO:.0%} of the median): {listed}. Take more samples or quiet "
             "the machine before trusting differences smaller than the intervals below.",
@@ -49,13 +69,16 @@ if result is not None:
         )
     for report in result.equivalence:
         if not report.equivalent:
-            st.info(f"{report.label} is not equivalent to Conv2D 1x1: {report.reason}")
+            reason = escape_markdown(report.reason, 600)
+            st.info(f"{escape_markdown(report.label)} is not equivalent to Conv2D 1x1: {reason}")
     left, right = st.columns([1, 3])
     kind = left.radio("Distribution", DISTRIBUTION_KINDS, horizontal=False)
     log_axis = left.toggle("Log time axis", value=False)
     right.plotly_chart(timing_distribution(samples, kind, log_axis))
     st.plotly_chart(speedup_chart(stats))
-    st.dataframe(stats.drop(columns="key"), hide_index=True)
+    table = stats_table(stats)
+    formats = {name: st.column_config.NumberColumn(format=fmt) for name, fmt in STATS_TABLE_FORMATS.items()}
+    st.dataframe(table, hide_index=True, column_config={name: formats[name] for name in table if name in formats})
     st.caption(memory_summary(result))
     st.plotly_chart(cold_start_chart(stats))
     with st.expander("Environment card"):

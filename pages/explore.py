@@ -3,9 +3,10 @@ import streamlit as st
 from app import page_setup, report_interrupted_job, run_with_progress, show_context_messages
 from pointwise import InvalidSpecError
 from pointwise.charts import diff_heatmap, diff_histogram
-from pointwise.frames import equivalence_frame
+from pointwise.frames import equivalence_frame, is_all_zero
 from pointwise.jobs import run_check
 from pointwise.spec import check_live_size
+from pointwise.text import escape_html, escape_markdown
 from pointwise.variants import VARIANTS, variant_source
 
 context = page_setup()
@@ -35,17 +36,24 @@ if show_context_messages(context):
         st.dataframe(equivalence_frame(result.reports).drop(columns="key"), hide_index=True)
         for report in result.reports:
             if not report.equivalent and report.key == "seed_dense_flatten":
-                st.error(f"**{report.label}** — {report.reason}", icon=":material/warning:")
+                reason = escape_markdown(report.reason, 600)
+                st.error(f"**{escape_markdown(report.label)}** — {reason}", icon=":material/warning:")
         # The baseline against itself is a flat zero map: offer the other variants first.
         comparable = sorted((r for r in result.reports if r.diff_map is not None), key=lambda r: r.key == "conv2d_1x1")
         if comparable:
             labels = {r.label: r for r in comparable}
             chosen = labels[st.selectbox("Variant for the error plots", list(labels))]
             left, right = st.columns(2)
-            left.plotly_chart(
-                diff_heatmap(chosen.diff_map, f"|{chosen.label} − Conv2D| at channel {channel}, batch item 0")
-            )
-            right.plotly_chart(diff_histogram(chosen.diff_histogram, "All differences, variant − baseline"))
+            if is_all_zero(chosen.diff_map):
+                left.success(
+                    f"{escape_markdown(chosen.label)} is identical to Conv2D 1x1 at channel {channel} "
+                    "(every difference is exactly 0), so there is no difference map to draw.",
+                    icon=":material/check_circle:",
+                )
+            else:
+                title = f"|{escape_html(chosen.label)} − Conv2D 1x1|<br>channel {channel}, batch item 0"
+                left.plotly_chart(diff_heatmap(chosen.diff_map, title))
+            right.plotly_chart(diff_histogram(chosen.diff_histogram, "All differences (variant − Conv2D 1x1)"))
         st.subheader("What each variant computes")
         for key in spec.variants:
             variant = VARIANTS[key]

@@ -3,7 +3,7 @@ import streamlit as st
 from app import page_setup, report_interrupted_job, run_with_progress, show_context_messages
 from pointwise import InvalidSpecError
 from pointwise.charts import roofline_chart, speedup_heatmap, sweep_chart
-from pointwise.frames import sweep_frame
+from pointwise.frames import heatmap_variant_options, sweep_frame
 from pointwise.sweep import MAX_POINTS, PARAMETER_LABELS, SWEEP_PARAMETERS, plan_grid, run_sweep, sweep_values
 
 context = page_setup()
@@ -53,15 +53,34 @@ if show_context_messages(context):
 if "sweep_result" in st.session_state:
     axes, points_done = st.session_state["sweep_result"]
     frame = sweep_frame(points_done)
-    first = next(iter(axes))
-    st.plotly_chart(sweep_chart(frame, first, "median_ms", "time per call (ms)"))
+    first, *others = axes
+    second = others[0] if others else None
+    swept = PARAMETER_LABELS[first]
+    line = dict(frame=frame, x=first, labels=PARAMETER_LABELS, second=second)
+    st.plotly_chart(
+        sweep_chart(
+            **line,
+            y="median_ms",
+            y_title="time per call (ms)",
+            title=f"Time per call vs {swept} (median, 95% CI band)",
+            band=("ci95_low_ms", "ci95_high_ms"),
+        )
+    )
     left, right = st.columns(2)
-    left.plotly_chart(sweep_chart(frame, first, "gflops_per_s", "GFLOP/s"))
-    right.plotly_chart(sweep_chart(frame, first, "speedup_vs_conv2d", "speedup vs Conv2D 1x1", log_y=False))
-    if len(axes) == 2:
-        x_param, y_param = axes
-        variant = st.selectbox("Heatmap variant", sorted(frame["variant"].unique()))
-        st.plotly_chart(speedup_heatmap(frame, x_param, y_param, variant))
+    left.plotly_chart(sweep_chart(**line, y="gflops_per_s", y_title="GFLOP/s", title=f"Throughput vs {swept}"))
+    right.plotly_chart(
+        sweep_chart(
+            **line,
+            y="speedup_vs_conv2d",
+            y_title="speedup vs Conv2D 1x1 (>1: faster)",
+            title=f"Speedup vs {swept} (95% CI band)",
+            band=("speedup_ci95_low", "speedup_ci95_high"),
+            log_y=False,
+        )
+    )
+    if second is not None:
+        variant = st.selectbox("Heatmap variant", heatmap_variant_options(frame))
+        st.plotly_chart(speedup_heatmap(frame, first, second, variant, PARAMETER_LABELS))
     ceilings = points_done[-1].result.ceilings
     if ceilings is not None:
         st.plotly_chart(roofline_chart(ceilings, frame))

@@ -12,6 +12,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 from pointwise.results import Ceilings
+from pointwise.text import escape_html
 
 VARIANT_COLORS = px.colors.qualitative.Safe
 HEATMAP_SCALE = "Cividis"
@@ -19,7 +20,11 @@ DISTRIBUTION_KINDS = ("box", "violin", "ecdf", "histogram")
 
 
 def timing_distribution(
-    samples: pd.DataFrame, kind: str = "box", log_axis: bool = False, color: str = "variant"
+    samples: pd.DataFrame,
+    kind: str = "box",
+    log_axis: bool = False,
+    color: str = "variant",
+    title: str = "Time per call: every timed sample",
 ) -> go.Figure:
     """Raw per-call times (one point per sample), as box, violin, ECDF or histogram."""
     common = dict(color=color, color_discrete_sequence=VARIANT_COLORS)
@@ -30,10 +35,56 @@ def timing_distribution(
     elif kind == "ecdf":
         fig = px.ecdf(samples, x="time_ms", log_x=log_axis, **common)
     elif kind == "histogram":
-        fig = px.histogram(samples, x="time_ms", barmode="overlay", opacity=0.6, log_x=log_axis, **common)
+        fig = _step_histograms(samples, color, log_axis)
     else:
         raise ValueError(f"kind must be one of {DISTRIBUTION_KINDS}, got {kind!r}")
-    fig.update_layout(xaxis_title="time per call (ms)", legend_title_text="", showlegend=kind in ("ecdf", "histogram"))
+    fig.update_layout(
+        title=title,
+        xaxis_title="time per call (ms)",
+        yaxis_title={"ecdf": "fraction of samples", "histogram": "samples"}.get(kind, ""),
+        legend_title_text="",
+        showlegend=kind in ("ecdf", "histogram"),
+    )
+    return fig
+
+
+MAX_HISTOGRAM_BINS = 60
+
+
+def histogram_edges(times_ms: np.ndarray, log_axis: bool) -> np.ndarray:
+    """Bin edges from the smallest to the largest time: numpy's "auto" rule, on log10(time) for a log axis,
+    so bins look equally wide on the axis they are drawn on and none reaches past the data."""
+    values = np.log10(times_ms) if log_axis else np.asarray(times_ms, dtype=float)
+    edges = np.histogram_bin_edges(values, bins="auto")
+    if len(edges) > MAX_HISTOGRAM_BINS + 1:
+        edges = np.linspace(values.min(), values.max(), MAX_HISTOGRAM_BINS + 1)
+    if not log_axis:
+        return edges
+    edges = 10.0**edges
+    if np.ptp(times_ms) > 0:
+        # 10 ** log10(t) can miss t by an ulp; pin the ends to the data exactly.
+        edges[0], edges[-1] = np.min(times_ms), np.max(times_ms)
+    return edges
+
+
+def _step_histograms(samples: pd.DataFrame, color: str, log_axis: bool) -> go.Figure:
+    """Overlaid outline histograms on shared edges. Drawn as filled step lines, not bars: Plotly sizes bars
+    in linear units, so on a log axis they spill past the bins they stand for."""
+    edges = histogram_edges(samples["time_ms"].to_numpy(), log_axis)
+    fig = go.Figure()
+    for index, (name, group) in enumerate(samples.groupby(color, sort=False)):
+        counts, _ = np.histogram(group["time_ms"], bins=edges)
+        fig.add_scatter(
+            x=edges,
+            y=[*counts, counts[-1]],
+            name=str(name),
+            mode="lines",
+            line={"shape": "hv", "color": VARIANT_COLORS[index % len(VARIANT_COLORS)]},
+            fill="tozeroy",
+            opacity=0.6,
+            hovertemplate="from %{x:.3g} ms: %{y} samples<extra>%{fullData.name}</extra>",
+        )
+    fig.update_xaxes(type="log" if log_axis else "linear")
     return fig
 
 
@@ -44,7 +95,8 @@ def cold_start_chart(stats: pd.DataFrame) -> go.Figure:
     fig = px.bar(
         long, x="ms", y="variant", color="call", barmode="group", log_x=True, color_discrete_sequence=VARIANT_COLORS
     )
-    fig.update_layout(xaxis_title="time (ms, log)", legend_title_text="")
+    fig.update_layout(title="First call (trace, compile, build) vs warm median", xaxis_title="time (ms, log)")
+    fig.update_layout(legend_title_text="")
     return fig
 
 
@@ -62,7 +114,9 @@ def speedup_chart(stats: pd.DataFrame) -> go.Figure:
         color_discrete_sequence=VARIANT_COLORS,
     )
     fig.add_vline(x=1.0, line_dash="dash", annotation_text="Conv2D 1x1")
-    fig.update_layout(xaxis_title="speedup vs Conv2D 1x1 (median ratio, 95% CI)")
+    fig.update_layout(
+        title="Speedup vs Conv2D 1x1 (>1: faster)", xaxis_title="speedup vs Conv2D 1x1 (median ratio, 95% CI)"
+    )
     return fig
 
 
@@ -89,31 +143,74 @@ def diff_histogram(histogram: dict[str, list[float]], title: str) -> go.Figure:
     return fig
 
 
-def sweep_chart(frame: pd.DataFrame, parameter: str, y: str, y_title: str, log_y: bool = True) -> go.Figure:
-    fig = px.line(
-        frame,
-        x=parameter,
-        y=y,
-        color="variant",
-        markers=True,
-        log_x=True,
-        log_y=log_y,
-        color_discrete_sequence=VARIANT_COLORS,
+LINE_DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+
+
+def sweep_chart(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    *,
+    y_title: str,
+    title: str,
+    labels: dict[str, str],
+    second: str | None = None,
+    band: tuple[str, str] | None = None,
+    log_y: bool = True,
+) -> go.Figure:
+    """`y` against the swept parameter `x`: one line per variant (colour) and per value of the `second`
+    swept parameter (dash), each with its 95% interval from the `band` columns as a shaded band.
+
+    `labels` names the axes as the sweep form does (parameter -> "channels C"); ticks sit at the swept values.
+    """
+    fig = go.Figure()
+    groups = [c for c in ("variant", second) if c]
+    dash_of = (
+        {v: LINE_DASHES[i % len(LINE_DASHES)] for i, v in enumerate(sorted(frame[second].unique()))} if second else {}
     )
-    fig.update_layout(yaxis_title=y_title, legend_title_text="")
+    color_of = {v: VARIANT_COLORS[i % len(VARIANT_COLORS)] for i, v in enumerate(frame["variant"].unique())}
+    for keys, group in frame.sort_values(x).groupby(groups, sort=False):
+        variant, *rest = keys
+        name = escape_html(variant if not rest else f"{variant}, {labels.get(second, second)} = {rest[0]}")
+        color = color_of[variant]
+        if band:
+            fig.add_scatter(
+                x=[*group[x], *group[x][::-1]],
+                y=[*group[band[1]], *group[band[0]][::-1]],
+                fill="toself",
+                fillcolor=color,
+                opacity=0.2,
+                line={"width": 0},
+                hoverinfo="skip",
+                legendgroup=name,
+                showlegend=False,
+                name=f"{name} (95% CI)",
+            )
+        fig.add_scatter(
+            x=group[x],
+            y=group[y],
+            name=name,
+            legendgroup=name,
+            mode="lines+markers",
+            line={"color": color, "dash": dash_of.get(rest[0], "solid") if rest else "solid"},
+        )
+    ticks = sorted(frame[x].unique())
+    fig.update_xaxes(type="log", tickvals=ticks, ticktext=[str(t) for t in ticks], title=labels.get(x, x))
+    fig.update_yaxes(type="log" if log_y else "linear", title=y_title)
+    fig.update_layout(title=title, legend_title_text="")
     return fig
 
 
-def speedup_heatmap(frame: pd.DataFrame, x: str, y: str, variant_label: str) -> go.Figure:
+def speedup_heatmap(frame: pd.DataFrame, x: str, y: str, variant_label: str, labels: dict[str, str]) -> go.Figure:
     """Speedup of one variant vs Conv2D 1x1 over a 2-D grid (>1: the variant is faster)."""
     grid = frame[frame["variant"] == variant_label].pivot_table(index=y, columns=x, values="speedup_vs_conv2d")
     fig = px.imshow(
         grid,
-        text_auto=".2f",
+        text_auto=".3g",
         color_continuous_scale=HEATMAP_SCALE,
         aspect="auto",
-        labels={"color": "speedup"},
-        title=f"{variant_label}: speedup vs Conv2D 1x1",
+        labels={"color": "speedup", "x": labels.get(x, x), "y": labels.get(y, y)},
+        title=f"{escape_html(variant_label)}: speedup vs Conv2D 1x1 (>1: faster)",
     )
     fig.update_xaxes(type="category")
     fig.update_yaxes(type="category")
@@ -142,8 +239,8 @@ def roofline_chart(ceilings: Ceilings, points: pd.DataFrame) -> go.Figure:
     fig.update_layout(
         xaxis_title="arithmetic intensity (FLOP/byte)",
         yaxis_title="GFLOP/s",
-        title=f"{ceilings.device} {ceilings.dtype}: peak {ceilings.peak_gflops_per_s:,.0f} GFLOP/s, "
-        f"bandwidth {ceilings.bandwidth_gb_per_s:,.1f} GB/s",
+        title=f"Roofline of {escape_html(ceilings.device)} {escape_html(ceilings.dtype)}: "
+        f"peak {ceilings.peak_gflops_per_s:,.0f} GFLOP/s, bandwidth {ceilings.bandwidth_gb_per_s:,.1f} GB/s",
     )
     return fig
 

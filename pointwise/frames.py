@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from pointwise.results import BenchmarkResult, EquivalenceReport
-from pointwise.variants import VARIANTS
+from pointwise.stats import NOISY_IQR_RATIO, speedup_verdict
+from pointwise.variants import BASELINE_KEY, VARIANTS
 
 
 def _label(key: str) -> str:
@@ -87,6 +89,67 @@ def stats_frame(result: BenchmarkResult) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def verdict_lines(result: BenchmarkResult) -> list[tuple[str, str]]:
+    """(variant label, plain-language verdict) for every variant compared with Conv2D 1x1: its speedup, the
+    95% interval, and faster / slower / no significant difference (see `pointwise.stats.speedup_verdict`)."""
+    lines = []
+    for s in result.statistics:
+        verdict = speedup_verdict(s)
+        if verdict is not None:
+            lines.append((_label(s.key), verdict))
+    return lines
+
+
+def _intervals(lows: pd.Series, highs: pd.Series) -> list[str]:
+    """ "[low, high]" at three significant figures; "—" where there is no interval (no baseline)."""
+    return ["—" if pd.isna(lo) else f"[{lo:#.3g}, {hi:#.3g}]" for lo, hi in zip(lows, highs, strict=True)]
+
+
+STATS_TABLE_FORMATS = {
+    "speedup vs Conv2D 1x1": "%.3g",
+    "p-value": "%.2g",
+    "median (ms)": "%.3g",
+    "IQR (ms)": "%.3g",
+    "mean (ms)": "%.3g",
+    "std (ms)": "%.3g",
+    "min (ms)": "%.3g",
+    "GFLOP/s": "%.3g",
+    "% of roofline": "%.3g",
+    "first call (ms)": "%.3g",
+    "peak GPU memory (MiB)": "%.3g",
+}
+"""printf formats for `stats_table`'s numeric columns: three significant figures (p-values two), since the
+intervals show that the fourth digit is noise."""
+
+
+def stats_table(stats: pd.DataFrame) -> pd.DataFrame:
+    """`stats_frame` for people: the answer (speedup, its interval, p) first, units in the headers.
+
+    Intervals become "[low, high]" text; numbers stay numbers so the table sorts, and are shown with
+    `STATS_TABLE_FORMATS`. The machine-readable `stats_frame` (CSV, CLI) keeps its column names."""
+    table = pd.DataFrame(
+        {
+            "variant": stats["variant"],
+            "speedup vs Conv2D 1x1": stats["speedup_vs_conv2d"],
+            "speedup 95% CI": _intervals(stats["speedup_ci95_low"], stats["speedup_ci95_high"]),
+            "p-value": stats["p_value_vs_conv2d"],
+            "median (ms)": stats["median_ms"],
+            "median 95% CI (ms)": _intervals(stats["ci95_low_ms"], stats["ci95_high_ms"]),
+            "IQR (ms)": stats["iqr_ms"],
+            "mean (ms)": stats["mean_ms"],
+            "std (ms)": stats["std_ms"],
+            "min (ms)": stats["min_ms"],
+            "GFLOP/s": stats["gflops_per_s"],
+            "% of roofline": stats["roofline_pct"],
+            "first call (ms)": stats["cold_start_ms"],
+            "samples": stats["samples"],
+            "peak GPU memory (MiB)": stats["peak_gpu_memory_mib"],
+            f"noisy (IQR > {NOISY_IQR_RATIO:.0%} of median)": stats["noisy"],
+        }
+    )
+    return table.dropna(axis="columns", how="all")
+
+
 def sweep_frame(points) -> pd.DataFrame:
     """One row per (sweep point, variant) with the swept values as columns."""
     frames = []
@@ -96,6 +159,19 @@ def sweep_frame(points) -> pd.DataFrame:
             frame[parameter] = value
         frames.append(frame)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def heatmap_variant_options(frame: pd.DataFrame) -> list[str]:
+    """The sweep's variants with Conv2D 1x1 last: its speedup against itself is 1.0 everywhere, so a heatmap
+    that opens on it says nothing."""
+    baseline = _label(BASELINE_KEY)
+    labels = list(frame["variant"].unique())
+    return [v for v in labels if v != baseline] + [v for v in labels if v == baseline]
+
+
+def is_all_zero(diff_map: list[list[float]]) -> bool:
+    """True when every difference is exactly 0: a colour scale over [0, 0] would only show rounding noise."""
+    return not np.any(np.asarray(diff_map))
 
 
 def compare_frame(results: list[BenchmarkResult]) -> pd.DataFrame:

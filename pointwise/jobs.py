@@ -329,7 +329,7 @@ class WorkerPool:
             event = self._next_event(worker, deadline, on_event, cancel, f"the {kind} job")
             if event.get("id") != job_id:
                 continue
-            if event["event"] == "progress":
+            if event["event"] in ("progress", "phase"):
                 try:
                     on_event(event)
                 except BaseException:

@@ -22,6 +22,12 @@ BOOTSTRAP_RESAMPLES = 2000
 CONFIDENCE_LEVEL = 0.95
 _BOOTSTRAP_SEED = 12345
 
+SIGNIFICANCE_LEVEL = 0.05
+"""A speedup is called significant only when the Mann-Whitney p-value is below this AND the bootstrap
+interval of the speedup excludes 1.0. Both must agree: the test compares whole distributions (it can flag a
+shift in the tails that leaves the medians equal), the interval speaks about the median ratio the verdict
+quotes; requiring both keeps a verdict from resting on one resampling's luck."""
+
 
 @dataclass(frozen=True)
 class VariantStats:
@@ -156,3 +162,29 @@ def summarize(result) -> list[VariantStats]:
             )
         )
     return out
+
+
+def is_significant(s: VariantStats) -> bool:
+    """See `SIGNIFICANCE_LEVEL`; False for the baseline and for runs without one."""
+    if s.p_value_vs_baseline is None or s.speedup_ci_low is None or s.speedup_ci_high is None:
+        return False
+    excludes_one = s.speedup_ci_low > 1.0 or s.speedup_ci_high < 1.0
+    return s.p_value_vs_baseline < SIGNIFICANCE_LEVEL and excludes_one
+
+
+def format_p_value(p_value: float) -> str:
+    """Two significant digits, like "3e-11" or "0.41": a p-value's third digit carries no information."""
+    return f"{p_value:.2g}"
+
+
+def speedup_verdict(s: VariantStats) -> str | None:
+    """One plain sentence on `s` against the baseline, e.g. "0.470x [0.430, 0.560], slower, p = 3e-11";
+    None for the baseline itself and for runs without a baseline (nothing to compare with)."""
+    if s.speedup_vs_baseline is None or s.p_value_vs_baseline is None:
+        return None
+    ratio = f"{s.speedup_vs_baseline:#.3g}x [{s.speedup_ci_low:#.3g}, {s.speedup_ci_high:#.3g}]"
+    if not is_significant(s):
+        return f"{ratio}, no significant difference (p = {format_p_value(s.p_value_vs_baseline)})"
+    # The interval, not the point estimate, says which side of 1.0 the evidence is on.
+    direction = "faster" if s.speedup_ci_low > 1.0 else "slower"
+    return f"{ratio}, {direction}, p = {format_p_value(s.p_value_vs_baseline)}"

@@ -5,7 +5,7 @@ Each point is its own job, so other sessions' jobs interleave with a long sweep 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,18 +72,49 @@ def plan_grid(spec: RunSpec, axes: dict[str, list[int]]) -> list[tuple[dict[str,
     return [(a, point_spec(spec, a)) for a in assignments]
 
 
+def describe_point(assignment: dict[str, int]) -> str:
+    """ "channels C = 64, filters F = 8": a point named as the sweep form names its parameters."""
+    return ", ".join(f"{PARAMETER_LABELS[p]} = {v}" for p, v in assignment.items())
+
+
+def remaining_s(elapsed_s: float, done: int, total: int) -> float | None:
+    """Time left if the remaining points take as long as the finished ones on average; None before the first
+    point has finished (nothing to extrapolate from)."""
+    return None if done == 0 else elapsed_s / done * (total - done)
+
+
+def format_duration(seconds: float) -> str:
+    """ "40 s", "3 min", "1.5 h": a rough estimate reads best rounded to its unit."""
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 90 * 60:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def point_event(index: int, total: int, assignment: dict[str, int], elapsed_s: float) -> dict:
+    """The progress event sent as point `index` (0-based) of `total` starts; `text` is ready to show."""
+    eta_s = remaining_s(elapsed_s, index, total)
+    text = f"Point {index + 1} of {total} ({describe_point(assignment)})"
+    if eta_s is not None:
+        text += f", about {format_duration(eta_s)} left"
+    return {"event": "point", "index": index, "total": total, "eta_s": eta_s, "text": text}
+
+
 def run_sweep(
     spec: RunSpec,
     axes: dict[str, list[int]],
     pool: WorkerPool | None = None,
     on_event: EventCallback | None = None,
-    on_point: Callable[[int, int], None] | None = None,
 ) -> list[SweepPoint]:
-    """Benchmark `spec` at every point of the grid spanned by `axes` (one or two parameters)."""
+    """Benchmark `spec` at every point of the grid spanned by `axes` (one or two parameters).
+
+    `on_event` gets each job's events, and a "point" event (`point_event`) as each point starts."""
     plan = plan_grid(spec, axes)
     points = []
+    started = time.monotonic()
     for index, (assignment, point) in enumerate(plan):
-        if on_point:
-            on_point(index, len(plan))
+        if on_event:
+            on_event(point_event(index, len(plan), assignment, time.monotonic() - started))
         points.append(SweepPoint(assignment, run_benchmark(point, pool=pool, on_event=on_event)))
     return points

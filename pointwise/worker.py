@@ -4,6 +4,7 @@ Protocol (one JSON object per line):
     in:  {"id": str, "kind": "devices" | "check" | "bench" | "ceilings", ...job fields}
     out: {"event": "ready", "pid": int}                                      once, after TensorFlow loads
          {"id": str, "event": "progress", "variant": str, "done": int, "total": int}
+         {"id": str, "event": "phase", "text": str}                        a bench job's untimed steps
          {"id": str, "event": "result", "result": {...}}
          {"id": str, "event": "error", "error_type": str, "field": str | None, "message": str}
 
@@ -47,6 +48,7 @@ def main() -> None:
             continue
         job = json.loads(line)
         job_id = job.get("id")
+        handler.announce = lambda text, job_id=job_id: send({"id": job_id, "event": "phase", "text": text})
         try:
             result = handler.handle(
                 job,
@@ -76,6 +78,8 @@ class _JobHandler:
     def __init__(self, tf_module) -> None:
         self.tf = tf_module
         self._ceilings: dict[tuple[str, str], dict] = {}
+        # Tells the caller which untimed step of the current job runs; `main` binds it to each job's id.
+        self.announce = lambda text: None
 
     def devices(self) -> list[dict]:
         from pointwise.environment import cpu_model
@@ -125,12 +129,17 @@ class _JobHandler:
         from pointwise.variants import BASELINE_KEY
 
         # Correctness before speed: every timed variant is first checked against the baseline.
+        self.announce("Checking every variant against Conv2D 1x1")
         equivalence = check_equivalence(spec).reports
         keys = spec.variants if BASELINE_KEY in spec.variants else (BASELINE_KEY, *spec.variants)
         measurements = measure(spec, keys, progress)
         if known_ceilings:
             self._ceilings[spec.device, spec.dtype] = known_ceilings
+        if (spec.device, spec.dtype) not in self._ceilings:
+            # Several seconds of GEMM and copy loops after the last sample: say so rather than fall silent.
+            self.announce(f"Measuring the roofline ceilings of {spec.device} (first run on this worker only)")
         ceilings = Ceilings.from_dict(self.ceilings(spec.device, spec.dtype))
+        self.announce("Collecting the environment card")
         gpu_name = next((d["description"] for d in self.devices() if d["name"] == spec.device), None)
         result = BenchmarkResult(
             spec=spec,

@@ -13,11 +13,13 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from pointwise import cli
+from pointwise.charts import speedup_chart, timing_distribution
 from pointwise.classroom import load_uploaded_image
 from pointwise.errors import ImportRejectedError, InvalidSpecError
+from pointwise.frames import compare_frame, samples_frame, stats_frame
+from pointwise.importing import parse_result_json
 from pointwise.query import QUERY_KEYS, query_problems
 from pointwise.spec import SPEC_FIELDS, RunSpec, make_run_spec
-from pointwise.store import parse_result_json
 from test_store import _payload
 
 FUZZ = settings(
@@ -104,7 +106,9 @@ VALID = _payload()
 @st.composite
 def mutated_payloads(draw):
     payload = json.loads(json.dumps(VALID))
-    section = draw(st.sampled_from(["spec", "measurements", "environment", "label", "format", "ceilings"]))
+    section = draw(
+        st.sampled_from(["spec", "measurements", "environment", "label", "format", "format_version", "ceilings"])
+    )
     if section == "spec":
         payload["spec"][draw(st.sampled_from([*SPEC_FIELDS, "extra"]))] = draw(json_values)
     elif section == "measurements":
@@ -112,20 +116,33 @@ def mutated_payloads(draw):
         entry[draw(st.sampled_from(["key", "per_call_s", "calls_per_block", "cold_start_s", "peak_memory_bytes"]))] = (
             draw(json_values)
         )
+    elif section == "environment" and draw(st.booleans()):
+        payload["environment"][draw(st.sampled_from(["cpu", "machine", "packages", "date"]))] = draw(json_values)
     else:
         payload[section] = draw(json_values)
     return json.dumps(payload)
 
 
+def _render_like_the_pages(result):
+    """What Home and History draw from an accepted run: any exception here would reach every visitor."""
+    stats = stats_frame(result)
+    speedup_chart(stats)
+    timing_distribution(samples_frame(result, run_label="#1 run"), "box", color="run")
+    compare_frame([result, result])
+
+
 @FUZZ
 @given(st.one_of(json_values.map(json.dumps), mutated_payloads(), st.binary(max_size=200)))
 def test_imported_json_files(document):
+    """The fuzz of imports also renders what it accepted."""
     try:
         results = parse_result_json(document)
     except ImportRejectedError as exc:
-        assert str(exc)
+        assert str(exc) and len(str(exc)) < 1000
     else:
         assert results and all(r.measurements for r in results)
+        for result in results:
+            _render_like_the_pages(result)
 
 
 argv_words = st.one_of(

@@ -13,6 +13,7 @@ output adds u*|y|. Two correct implementations therefore differ by at most 2*(C+
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import keras
 import numpy as np
@@ -25,6 +26,9 @@ from pointwise.variants import BASELINE_KEY, VARIANTS
 
 UNIT_ROUNDOFF = {"float64": 2.0**-53, "float32": 2.0**-24, "float16": 2.0**-11, "bfloat16": 2.0**-8}
 HISTOGRAM_BINS = 60
+SLAB_ELEMENTS = 2**18
+"""Outputs are compared in slabs of about this many elements (2 MiB in float64): small next to any output
+worth budgeting, large enough that the per-slab Python overhead is negligible."""
 _TF_RUN_ERRORS = (tf.errors.NotFoundError, tf.errors.InvalidArgumentError, tf.errors.UnimplementedError)
 
 
@@ -49,7 +53,8 @@ def check_equivalence(spec: RunSpec, diff_channel: int = 0) -> EquivalenceResult
     """Run the baseline and every variant of `spec`; report each one's agreement with the baseline.
 
     `diff_channel` selects which output channel's |variant - baseline| map (batch item 0) is returned for
-    the heatmap.
+    the heatmap. Outputs are kept in the run's dtype and compared in float64 slab by slab (`_Reference`),
+    so the check holds two outputs at a time and never a full-size float64 array.
     """
     keras.utils.set_random_seed(spec.seed)
     diff_channel = min(max(diff_channel, 0), spec.filters - 1)
@@ -59,33 +64,68 @@ def check_equivalence(spec: RunSpec, diff_channel: int = 0) -> EquivalenceResult
         baseline.build(x.shape)
         kernel = baseline.kernel
         bias = baseline.bias if spec.use_bias else None
-        x64 = _as_float64(x)
-        kernel64 = _as_float64(kernel).reshape(spec.channels, spec.filters)
-        bias64 = _as_float64(bias) if bias is not None else np.zeros(spec.filters)
-        reference = x64 @ kernel64 + bias64
-        scale = np.abs(x64) @ np.abs(kernel64) + np.abs(bias64)
-        baseline_out, baseline_error = _run(baseline, x, spec.mode)
+        reference = _Reference(spec, x, kernel, bias)
+        out, error = _run(baseline, x, spec.mode)
+        vs_reference = _compare(reference, out, None).vs_reference.value if out is not None else None
+        base = _Baseline(baseline, out, error, vs_reference, reference, diff_channel)
         reports = []
         for key in spec.variants:
             if key == BASELINE_KEY:
-                layer, out, error = baseline, baseline_out, baseline_error
-            else:
-                layer = make_layer(key, spec.filters, use_bias=spec.use_bias, dtype=spec.dtype)
-                layer.build(x.shape)
-                _share_weights(layer, kernel, bias)
-                out, error = _run(layer, x, spec.mode)
-            reports.append(
-                _report(
-                    spec, key, layer, baseline, out, error, baseline_out, baseline_error, reference, scale, diff_channel
-                )
-            )
+                reports.append(_report(spec, key, baseline, base.out, base.error, base))
+                continue
+            layer = make_layer(key, spec.filters, use_bias=spec.use_bias, dtype=spec.dtype)
+            layer.build(x.shape)
+            _share_weights(layer, kernel, bias)
+            out, error = _run(layer, x, spec.mode)
+            reports.append(_report(spec, key, layer, out, error, base))
+            # Drop this variant's output before the next one runs: at most two outputs are alive at once.
+            del layer, out
     return EquivalenceResult(spec=spec, reports=tuple(reports), diff_channel=diff_channel)
 
 
+class _Reference:
+    """The float64 NumPy reference x @ w + b and the error scale |x| @ |w| + |b|, one slab of rows at a time.
+
+    Computed from the same dtype-rounded input and weights as the layers. Arrays are viewed as (B*H, W, *)
+    so a slab is a run of image rows; NumPy's matmul computes each row's (W, C) @ (C, F) product alone, so
+    the values do not depend on how the rows are sliced.
+    """
+
+    def __init__(self, spec: RunSpec, x, kernel, bias) -> None:
+        self.rows = spec.batch * spec.height
+        self.row_shape = (spec.width, spec.filters)
+        self.inputs = np.asarray(x).reshape(self.rows, spec.width, spec.channels)
+        self.kernel = _as_float64(kernel).reshape(spec.channels, spec.filters)
+        self.bias = _as_float64(bias) if bias is not None else np.zeros(spec.filters)
+        step = max(1, SLAB_ELEMENTS // (spec.width * max(spec.channels, spec.filters)))
+        self.slabs = [slice(start, min(start + step, self.rows)) for start in range(0, self.rows, step)]
+
+    def slab(self, rows: slice) -> tuple[np.ndarray, np.ndarray]:
+        x64 = self.inputs[rows].astype(np.float64)
+        return x64 @ self.kernel + self.bias, np.abs(x64) @ np.abs(self.kernel) + np.abs(self.bias)
+
+    def as_rows(self, output: np.ndarray) -> np.ndarray:
+        """`output` (any shape with B*H*W*F elements, e.g. Example 2's (B, H*W, F)) viewed as (B*H, W, F)."""
+        return output.reshape(self.rows, *self.row_shape)
+
+
+@dataclass
+class _Baseline:
+    """What every variant is compared with: Conv2D 1x1's layer and output (None, with the error, if it could not
+    run), its own error against the float64 reference, the reference, and the channel shown in the heatmap."""
+
+    layer: keras.layers.Layer
+    out: np.ndarray | None
+    error: str | None
+    vs_reference: float | None
+    reference: _Reference
+    channel: int
+
+
 def _run(layer, x, mode: str) -> tuple[np.ndarray | None, str | None]:
-    """The layer's output as float64, or the reason TensorFlow could not run it (e.g. no bfloat16 kernel)."""
+    """The layer's output in its own dtype, or the reason TensorFlow could not run it (e.g. no bfloat16 kernel)."""
     try:
-        return _as_float64(compiled_call(layer, mode)(x)), None
+        return np.asarray(compiled_call(layer, mode)(x)), None
     except _TF_RUN_ERRORS as exc:
         first_line = (exc.message or str(exc)).strip().splitlines()[0]
         return None, f"TensorFlow cannot run it here: {first_line}"
@@ -107,7 +147,7 @@ def _param_count(layer) -> int:
     return sum(math.prod(w.shape) for w in layer.weights)
 
 
-def _report(spec, key, layer, baseline, out, error, baseline_out, baseline_error, reference, scale, channel):
+def _report(spec, key, layer, out, error, base: _Baseline) -> EquivalenceReport:
     variant = VARIANTS[key]
     params = _param_count(layer)
     common = dict(
@@ -115,14 +155,14 @@ def _report(spec, key, layer, baseline, out, error, baseline_out, baseline_error
         label=variant.label,
         baseline_shape=spec.output_shape,
         params=params,
-        baseline_params=_param_count(baseline),
+        baseline_params=_param_count(base.layer),
         flops=spec.forward_flops,
         rel_tolerance=relative_tolerance(spec.dtype, spec.channels),
     )
     if error is not None:
         return EquivalenceReport(**common, status="unsupported", output_shape=None, equivalent=False, reason=error)
     output_shape = out.shape
-    if out.size != reference.size:
+    if out.size != math.prod(spec.output_shape):
         reason = (
             f"Not a pointwise convolution: output shape {_fmt_shape(output_shape)} instead of "
             f"{_fmt_shape(spec.output_shape)}, and {params:,} parameters instead of {common['baseline_params']:,} "
@@ -133,53 +173,110 @@ def _report(spec, key, layer, baseline, out, error, baseline_out, baseline_error
     note = None
     if output_shape != spec.output_shape:
         note = f"equivalent after reshape to (B, H, W, F) = {_fmt_shape(spec.output_shape)}"
-    out = out.reshape(spec.output_shape)
-    vs_reference = _max_rel(out, reference, scale)
-    baseline_vs_reference = _max_rel(baseline_out, reference, scale) if baseline_out is not None else None
-    if baseline_out is None:
+    if base.out is None:
         return EquivalenceReport(
             **common,
             status="ok",
             output_shape=output_shape,
             equivalent=False,
             note=note,
-            max_rel_err_vs_float64=vs_reference,
-            reason=f"The baseline Conv2D 1x1 could not run, so nothing to compare with. {baseline_error}",
+            max_rel_err_vs_float64=_compare(base.reference, out, None).vs_reference.value,
+            reason=f"The baseline Conv2D 1x1 could not run, so nothing to compare with. {base.error}",
         )
-    diff = out - baseline_out
-    max_rel = _max_rel(out, baseline_out, scale)
-    equivalent = bool(max_rel is not None and max_rel <= common["rel_tolerance"])
+    return EquivalenceReport(**common, status="ok", output_shape=output_shape, note=note, **_agreement(spec, out, base))
+
+
+def _agreement(spec, out: np.ndarray, base: _Baseline) -> dict:
+    """The report's fields that compare `out` with the baseline: errors, verdict, reason, heatmap, histogram."""
+    comparison = _compare(base.reference, out, base.out)
+    max_rel = comparison.vs_baseline.value
+    tolerance = relative_tolerance(spec.dtype, spec.channels)
+    equivalent = bool(max_rel is not None and max_rel <= tolerance)
     reason = None
     if max_rel is None:
         reason = "Its output has non-finite values (overflow?) or differs where |x|@|w|+|b| is exactly 0."
     elif not equivalent:
         reason = (
             f"Differs from Conv2D 1x1 by up to {max_rel:.3g} relative to |x|@|w|+|b|, above the "
-            f"{spec.dtype} tolerance {common['rel_tolerance']:.3g}."
+            f"{spec.dtype} tolerance {tolerance:.3g}."
         )
-    counts, edges = np.histogram(diff, bins=HISTOGRAM_BINS)
-    return EquivalenceReport(
-        **common,
-        status="ok",
-        output_shape=output_shape,
+    counts, edges = _histogram(base.reference, out, base.out, comparison.diff_low, comparison.diff_high)
+    first_image = slice(0, spec.height)
+    channel_diff = _rows64(base.reference, out, first_image) - _rows64(base.reference, base.out, first_image)
+    return dict(
         equivalent=equivalent,
-        note=note,
         reason=reason,
-        max_abs_err=float(np.max(np.abs(diff))),
+        max_abs_err=comparison.max_abs,
         max_rel_err=max_rel,
-        max_rel_err_vs_float64=vs_reference,
-        baseline_max_rel_err_vs_float64=baseline_vs_reference,
-        diff_map=np.abs(diff[0, :, :, channel]).tolist(),
+        max_rel_err_vs_float64=comparison.vs_reference.value,
+        baseline_max_rel_err_vs_float64=base.vs_reference,
+        diff_map=np.abs(channel_diff[:, :, base.channel]).tolist(),
         diff_histogram={"counts": counts.tolist(), "edges": edges.tolist()},
     )
 
 
-def _max_rel(values: np.ndarray, reference: np.ndarray, scale: np.ndarray) -> float | None:
-    """max |values - reference| / scale; a difference where the scale is exactly 0 makes it infinite (None)."""
-    diff = np.abs(values - reference)
-    if np.any((scale == 0) & (diff > 0)) or not np.all(np.isfinite(diff)):
-        return None
-    return float(np.max(np.divide(diff, scale, out=np.zeros_like(diff), where=scale > 0)))
+class _MaxRel:
+    """max |values - target| / scale over slabs; None (infinite) once a slab is non-finite or differs where
+    the scale is exactly 0."""
+
+    def __init__(self) -> None:
+        self.value: float | None = 0.0
+
+    def add(self, values: np.ndarray, target: np.ndarray, scale: np.ndarray) -> None:
+        if self.value is None:
+            return
+        diff = np.abs(values - target)
+        if np.any((scale == 0) & (diff > 0)) or not np.all(np.isfinite(diff)):
+            self.value = None
+            return
+        ratios = np.divide(diff, scale, out=np.zeros_like(diff), where=scale > 0)
+        self.value = max(self.value, float(np.max(ratios)))
+
+
+@dataclass
+class _Comparison:
+    vs_reference: _MaxRel = field(default_factory=_MaxRel)
+    vs_baseline: _MaxRel = field(default_factory=_MaxRel)
+    max_abs: float = 0.0
+    diff_low: float = 0.0
+    diff_high: float = 0.0
+
+
+def _compare(reference: _Reference, out: np.ndarray, baseline_out: np.ndarray | None) -> _Comparison:
+    """One pass over the slabs: `out` against the float64 reference and, if given, against the baseline."""
+    comparison = _Comparison()
+    lows, highs, max_abs = [], [], []
+    for rows in reference.slabs:
+        target, scale = reference.slab(rows)
+        values = _rows64(reference, out, rows)
+        comparison.vs_reference.add(values, target, scale)
+        if baseline_out is not None:
+            base = _rows64(reference, baseline_out, rows)
+            comparison.vs_baseline.add(values, base, scale)
+            diff = values - base
+            lows.append(diff.min())
+            highs.append(diff.max())
+            max_abs.append(np.max(np.abs(diff)))
+    if baseline_out is not None:
+        # np.min/np.max over the slabs' figures, not Python's min/max, so a NaN propagates as it would at full size.
+        comparison.max_abs = float(np.max(max_abs))
+        comparison.diff_low, comparison.diff_high = np.min(lows), np.max(highs)
+    return comparison
+
+
+def _histogram(reference: _Reference, out, baseline_out, low, high) -> tuple[np.ndarray, np.ndarray]:
+    """np.histogram(out - baseline_out, HISTOGRAM_BINS) summed over slabs: the range is the whole difference's
+    min and max, as np.histogram would pick, so every element falls in the same bin as it would at full size."""
+    counts = np.zeros(HISTOGRAM_BINS, dtype=np.intp)
+    for rows in reference.slabs:
+        diff = _rows64(reference, out, rows) - _rows64(reference, baseline_out, rows)
+        slab_counts, edges = np.histogram(diff, bins=HISTOGRAM_BINS, range=(low, high))
+        counts += slab_counts
+    return counts, edges
+
+
+def _rows64(reference: _Reference, output: np.ndarray, rows: slice) -> np.ndarray:
+    return reference.as_rows(output)[rows].astype(np.float64)
 
 
 def _fmt_shape(shape) -> str:

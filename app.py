@@ -261,6 +261,13 @@ def report_interrupted_job() -> None:
         st.info(f"{title} was cancelled and its worker stopped. Previous results are kept.", icon=":material/cancel:")
 
 
+def visitor_token() -> str:
+    """A random token for this browser session: the owner of the runs it saves or imports (see RunStore)."""
+    import secrets  # here, not at the top: only pages that save, rename or delete runs need it
+
+    return st.session_state.setdefault("visitor_token", secrets.token_hex(16))
+
+
 if __name__ == "__main__":
     import app  # the importable twin of this script: the router's state must live where pages see it
 

@@ -9,6 +9,7 @@ from pointwise.charts import channel_heatmaps
 from pointwise.classroom import (
     ARTICLE_EXAMPLE_IS_POINTWISE,
     COLOUR_PRESETS,
+    LESSON_SHAPE,
     MAX_UPLOAD_BYTES,
     article_example_params,
     article_example_steps,
@@ -27,6 +28,7 @@ from pointwise.classroom import (
     separable_ratio,
 )
 from pointwise.jobs import run_forms
+from pointwise.text import escape_markdown
 
 page_setup()
 st.title("Classroom: what is a 1x1 convolution?")
@@ -34,8 +36,17 @@ st.markdown("**A 1x1 convolution is a matrix product over channels, applied at e
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def heatmaps(maps: np.ndarray, title: str, zmin, zmax, highlight: tuple[int, int]):
-    return channel_heatmaps(maps, title, zmin, zmax, highlight)
+def heatmap_panels(maps: np.ndarray, title: str, zmin: float, zmax: float, highlight: tuple[int, int]) -> list:
+    return [channel_heatmaps(maps[k : k + 1], title, zmin, zmax, highlight, first_channel=k) for k in range(len(maps))]
+
+
+def show_heatmaps(maps: np.ndarray, title: str, zmin: float, zmax: float, highlight: tuple[int, int]) -> None:
+    """One figure per channel, in columns: side by side on a wide screen, stacked by Streamlit on a phone, where
+    three panels in one figure leave cells too small for readable numbers and titles that overlap. Always three
+    columns (the input's channel count), so output panels line up under the input panels."""
+    columns = st.columns(LESSON_SHAPE[2])
+    for k, figure in enumerate(heatmap_panels(maps, title, zmin, zmax, highlight)):
+        columns[k].plotly_chart(figure, key=f"{title}_{k}")
 
 
 def highlighted_rows(matrix: np.ndarray, columns: list[str], row: int):
@@ -68,12 +79,13 @@ def pixel_sections() -> None:
     )
     weights = np.nan_to_num(st.data_editor(weights_table, key="weights_editor", width="content").to_numpy(float))
     kernel, bias = weights[:-1], weights[-1]
-    st.plotly_chart(heatmaps(x.transpose(2, 0, 1), "input channel", -1.0, 1.0, (row, col)), key="input_maps")
+    show_heatmaps(x.transpose(2, 0, 1), "input channel", -1.0, 1.0, (row, col))
     product = pixel_product(x, kernel, bias, row, col)
     for f in range(kernel.shape[1]):
         st.markdown(f"Output channel {f} at ({row}, {col}) = `{product.formula(f)}`")
     output = pointwise_numpy(x, kernel, bias)
-    st.plotly_chart(heatmaps(output.transpose(2, 0, 1), "output channel", None, None, (row, col)), key="output_maps")
+    output_range = float(output.min()), float(output.max())
+    show_heatmaps(output.transpose(2, 0, 1), "output channel", *output_range, (row, col))
 
     st.header("2. Every pixel at once = one matrix product")
     selected = pixel_row_index(row, col, width)
@@ -119,7 +131,7 @@ def colour_section() -> None:
         try:
             image = load_uploaded_image(upload.getvalue())
         except ImportRejectedError as exc:
-            st.error(f"Using the built-in image instead: {exc}")
+            st.error(f"{escape_markdown(upload.name)}: {escape_markdown(exc)} Showing the built-in image instead.")
     preset = st.selectbox("Preset", list(COLOUR_PRESETS), key="colour_preset")
     matrix_table = pd.DataFrame(COLOUR_PRESETS[preset], index=["out R", "out G", "out B"], columns=["R", "G", "B"])
     matrix = np.nan_to_num(st.data_editor(matrix_table, key=f"matrix_{preset}").to_numpy(dtype=float))

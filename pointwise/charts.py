@@ -251,13 +251,20 @@ def channel_heatmaps(
     zmin: float | None = None,
     zmax: float | None = None,
     highlight: tuple[int, int] | None = None,
+    *,
+    first_channel: int = 0,
 ) -> go.Figure:
     """One annotated heatmap per channel of a (K, H, W) array, side by side on a shared colour scale, with the
-    pixel `highlight` = (row, col) outlined in every panel.
+    pixel `highlight` = (row, col) outlined in every panel. Panel k is titled "`title` {first_channel + k}".
 
     Built from `go.Heatmap` subplots with the outlines in the layout, rather than `px.imshow(facet_col=...)`
     and `add_shape(row="all")`, which measured ~150 ms and ~55 ms: too slow for a classroom page that must
     answer every click within half a second.
+
+    Plotly sizes heatmap numbers to fit the cells (down to 4 px on a phone), so they are fixed at 13 px, above
+    the 12 px a phone needs for legible text. A page that must also read well on a 390 px phone draws one
+    channel per figure (`maps[k : k + 1]`, `first_channel=k`) in `st.columns`, which Streamlit stacks on a
+    narrow screen. No colour bar: every cell prints its value, and a bar would take a fifth of a narrow panel.
     """
     from plotly.subplots import make_subplots
 
@@ -265,7 +272,10 @@ def channel_heatmaps(
     low = float(maps.min()) if zmin is None else zmin
     high = float(maps.max()) if zmax is None else zmax
     fig = make_subplots(
-        rows=1, cols=count, subplot_titles=[f"{title} {k}" for k in range(count)], horizontal_spacing=0.04
+        rows=1,
+        cols=count,
+        subplot_titles=[f"{title} {first_channel + k}" for k in range(count)],
+        horizontal_spacing=0.04,
     )
     for k in range(count):
         fig.add_trace(
@@ -275,7 +285,8 @@ def channel_heatmaps(
                 zmax=high,
                 colorscale=HEATMAP_SCALE,
                 texttemplate="%{z:.2f}",
-                showscale=k == count - 1,
+                textfont={"size": 13},
+                showscale=False,
                 hovertemplate="row %{y}, col %{x}: %{z:.3f}<extra></extra>",
             ),
             row=1,
@@ -298,6 +309,8 @@ def channel_heatmaps(
                     "line": {"color": "red", "width": 3},
                 }
             )
-    fig.update_yaxes(autorange="reversed")
-    fig.update_layout(height=300, margin={"t": 40, "b": 10, "l": 10, "r": 10}, shapes=shapes)
+    # Every row and column index, so a panel reads against the pixel sliders.
+    fig.update_xaxes(dtick=1)
+    fig.update_yaxes(autorange="reversed", dtick=1)
+    fig.update_layout(height=260, margin={"t": 40, "b": 10, "l": 10, "r": 10}, shapes=shapes)
     return fig

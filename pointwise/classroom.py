@@ -105,21 +105,28 @@ def displayable(image: np.ndarray) -> np.ndarray:
     return np.clip(image, 0, 1)
 
 
+ACCEPTED_FORMATS = ("PNG", "JPEG", "MPO")
+"""MPO is what many cameras and phones write into a `.jpg`: a JPEG followed by extra frames (a depth map, a
+second view). Its first frame is the photo, and that is the frame Pillow opens."""
+
+
 def load_uploaded_image(data: bytes) -> np.ndarray:
-    """Decode an uploaded PNG/JPEG safely into an RGB array in [0, 1], shrunk to `DISPLAY_SIDE`.
+    """Decode an uploaded PNG/JPEG safely into an RGB array in [0, 1], upright, shrunk to `DISPLAY_SIDE`.
 
     Raises:
         ImportRejectedError: too large, not an image, or a decompression bomb, with a message saying which.
+            The message never quotes Pillow's own text, which names the in-memory buffer instead of the file.
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     if not data:
         raise ImportRejectedError("The uploaded file is empty.")
     if len(data) > MAX_UPLOAD_BYTES:
         raise ImportRejectedError(f"The image is {len(data):,} bytes; the limit is {MAX_UPLOAD_BYTES:,}.")
+    unreadable = "The file is not a readable PNG or JPEG image"
     try:
         with Image.open(io.BytesIO(data)) as probe:
-            if probe.format not in ("PNG", "JPEG"):
+            if probe.format not in ACCEPTED_FORMATS:
                 raise ImportRejectedError(f"Expected a PNG or JPEG image, got {probe.format or 'an unknown format'}.")
             width, height = probe.size
             if width * height > MAX_UPLOAD_PIXELS:
@@ -127,13 +134,28 @@ def load_uploaded_image(data: bytes) -> np.ndarray:
                     f"The image is {width}x{height} pixels; the limit is {MAX_UPLOAD_PIXELS:,} pixels."
                 )
             probe.draft("RGB", (DISPLAY_SIDE, DISPLAY_SIDE))
-            image = probe.convert("RGB")
-            image.thumbnail((DISPLAY_SIDE, DISPLAY_SIDE))
+            # Phones store a portrait photo as landscape pixels plus an EXIF "rotate" tag; viewers obey the tag.
+            ImageOps.exif_transpose(probe, in_place=True)
+            probe.thumbnail((DISPLAY_SIDE, DISPLAY_SIDE))
+            image = _eight_bit_rgb(probe)
     except ImportRejectedError:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise ImportRejectedError(f"The file is not a readable PNG or JPEG image ({exc}).") from None
+    except UnidentifiedImageError:
+        raise ImportRejectedError(f"{unreadable}: cannot identify the image format.") from None
+    except Image.DecompressionBombError:
+        raise ImportRejectedError(f"{unreadable}: its header claims a size that could exhaust memory.") from None
+    except (OSError, ValueError):
+        raise ImportRejectedError(f"{unreadable}: the image data is damaged or cut short.") from None
     return np.asarray(image, dtype=float) / 255.0
+
+
+def _eight_bit_rgb(image):
+    """`image` as 8-bit RGB. A 16-bit greyscale PNG opens in mode "I;16" (or "I"), whose values run to 65535:
+    Pillow's convert("RGB") clips them at 255, turning almost every pixel white, so they are scaled by 1/257
+    (65535 -> 255) first."""
+    if image.mode.startswith("I"):
+        image = image.point(lambda value: value / 257).convert("L")
+    return image.convert("RGB")
 
 
 # -- the article's examples, dissected ---------------------------------------------------------------------

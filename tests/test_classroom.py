@@ -9,6 +9,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
+from pointwise.charts import channel_heatmaps
 from pointwise.classroom import (
     COLOUR_PRESETS,
     MAX_UPLOAD_BYTES,
@@ -103,6 +104,58 @@ def test_upload_decoding_and_rejections():
         load_uploaded_image(buffer.getvalue())
 
 
+def _encoded(image, fmt, **options):
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+def test_sixteen_bit_png_is_scaled_not_clipped_to_white():
+    mid_grey = Image.fromarray(np.full((40, 60), 32768, dtype=np.uint16))
+    assert mid_grey.mode == "I;16"
+    image = load_uploaded_image(_encoded(mid_grey, "PNG"))
+    assert image.shape == (40, 60, 3)
+    np.testing.assert_allclose(image, 0.5, atol=0.01)
+
+
+def test_exif_orientation_is_applied():
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to view": a portrait phone photo stored as landscape pixels
+    image = load_uploaded_image(_encoded(Image.new("RGB", (60, 20), (0, 200, 0)), "JPEG", exif=exif))
+    assert image.shape[:2] == (60, 20)
+
+
+def test_camera_mpo_jpeg_is_read_as_its_first_frame():
+    second_view = Image.new("RGB", (30, 20), (0, 0, 255))
+    data = _encoded(Image.new("RGB", (30, 20), (255, 0, 0)), "MPO", save_all=True, append_images=[second_view])
+    assert Image.open(io.BytesIO(data)).format == "MPO"
+    image = load_uploaded_image(data)
+    assert image.shape == (20, 30, 3)
+    np.testing.assert_allclose(image[10, 15], [1, 0, 0], atol=0.02)
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (b"not an image", "cannot identify the image format"),
+        (b"\x89PNG\r\n\x1a\n garbage", "damaged or cut short"),
+        (_png(50, 50)[:60], "damaged or cut short"),
+    ],
+)
+def test_unreadable_upload_names_the_problem_not_the_buffer(data, problem):
+    with pytest.raises(ImportRejectedError) as caught:
+        load_uploaded_image(data)
+    message = str(caught.value)
+    assert message.startswith("The file is not a readable PNG or JPEG image: ") and problem in message
+    assert "BytesIO" not in message and "<" not in message
+
+
+def test_classroom_heatmaps_keep_numbers_legible_and_count_channels_from_first_channel():
+    fig = channel_heatmaps(np.zeros((1, 5, 5)), "input channel", -1, 1, (0, 0), first_channel=2)
+    assert [a.text for a in fig.layout.annotations] == ["input channel 2"]
+    assert fig.data[0].textfont.size >= 12 and fig.data[0].texttemplate
+
+
 def _classroom():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
     at.switch_page("pages/classroom.py")
@@ -145,10 +198,12 @@ def test_classroom_upload_good_and_bad(tmp_db):
     at.file_uploader[0].set_value(("mine.png", _png(300, 200), "image/png"))
     at.run()
     assert not at.exception and not at.error
-    at.file_uploader[0].set_value(("evil.png", b"\x89PNG\r\n\x1a\n garbage", "image/png"))
+    at.file_uploader[0].set_value(("[evil](x).png", b"not an image", "image/png"))
     at.run()
     assert not at.exception
-    assert any("not a readable PNG or JPEG" in e.value for e in at.error)
+    (error,) = at.error
+    assert "not a readable PNG or JPEG" in error.value and "cannot identify the image format" in error.value
+    assert error.value.startswith(r"\[evil\]\(x\)\.png") and "BytesIO" not in error.value
 
 
 @pytest.mark.slow

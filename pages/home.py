@@ -3,6 +3,7 @@ import streamlit as st
 from app import page_setup, show_context_messages
 from pointwise import StoreError
 from pointwise.store import RunStore
+from pointwise.text import escape_markdown
 
 context = page_setup()
 st.title("Pointwise Lab")
@@ -27,10 +28,12 @@ The configuration in the sidebar is in the URL: copy the link to share exactly w
 show_context_messages(context)
 st.subheader("Latest stored result")
 try:
-    latest = RunStore().latest()
+    latest, unreadable = RunStore().latest_readable()
 except StoreError as exc:
-    st.error(str(exc))
-    latest = None
+    st.error(escape_markdown(exc, 400))
+    latest, unreadable = None, []
+for problem in unreadable:
+    st.warning(f"{escape_markdown(problem, 400)} It is skipped here; delete it on History.")
 if latest is None:
     st.caption("No stored runs yet: run one on the Benchmark page, or import a JSON file on History.")
 else:
@@ -39,7 +42,13 @@ else:
     from pointwise.charts import speedup_chart
     from pointwise.frames import stats_frame
 
-    st.caption(f"{latest.label} · {latest.environment.get('date', '')} · {latest.environment.get('cpu', '')}")
+    # Label, date and CPU may come from an imported file: shown as text, never as markdown.
+    environment = latest.environment
+    st.caption(
+        " · ".join(
+            escape_markdown(v, 120) for v in (latest.label, environment.get("date") or "", environment.get("cpu") or "")
+        )
+    )
     stats = stats_frame(latest)
     st.plotly_chart(speedup_chart(stats))
     st.dataframe(stats[["variant", "median_ms", "iqr_ms", "gflops_per_s", "speedup_vs_conv2d"]], hide_index=True)

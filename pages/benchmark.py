@@ -2,7 +2,7 @@ import json
 
 import streamlit as st
 
-from app import page_setup, report_interrupted_job, run_with_progress, show_context_messages
+from app import page_setup, report_interrupted_job, run_with_progress, show_context_messages, visitor_token
 from pointwise import StoreError
 from pointwise.charts import DISTRIBUTION_KINDS, cold_start_chart, speedup_chart, timing_distribution
 from pointwise.frames import (
@@ -39,10 +39,10 @@ if show_context_messages(context):
         if result is not None:
             st.session_state["bench_result"] = result
             try:
-                st.session_state["bench_run_id"] = RunStore().save(result)
+                st.session_state["bench_run_id"] = RunStore().save(result, owner=visitor_token())
             except StoreError as exc:
                 st.session_state.pop("bench_run_id", None)
-                st.warning(f"The result is shown but could not be saved to history: {exc}")
+                st.warning(f"The result is shown but could not be saved to history: {escape_markdown(exc, 300)}")
 
 result = st.session_state.get("bench_result")
 if result is not None:
@@ -96,7 +96,8 @@ if result is not None:
             label = st.text_input("Saved to history as", value=result.label or default_label(result), max_chars=200)
             if st.form_submit_button("Rename"):
                 try:
-                    RunStore().rename(run_id, label)
+                    # The run was saved by this session, so its owner token is this session's, demo or not.
+                    RunStore().rename(run_id, label, owner=visitor_token())
                     st.success("Renamed.")
                 except StoreError as exc:
-                    st.error(str(exc))
+                    st.error(escape_markdown(exc, 300))

@@ -22,13 +22,22 @@ from typing import TypeVar
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
-from pointwise import InvalidSpecError, PointwiseError, RunSpec, make_run_spec
+from pointwise import InvalidSpecError, PointwiseError, make_run_spec
 from pointwise.devices import available_devices, probe_gpus
 from pointwise.jobs import EventCallback, WorkerKnobs, default_pool
 from pointwise.limits import DEMO_ENV, active_limits, demo_mode
-from pointwise.query import QUERY_KEYS, default_for, int_range, query_problems
-from pointwise.spec import DTYPES, MODES, PASS_LABELS, PASSES
-from pointwise.variants import EQUIVALENT_KEYS, VARIANTS
+from pointwise.query import (
+    QUERY_KEYS,
+    QUERY_LABELS,
+    default_config,
+    int_range,
+    link_params,
+    parse_link,
+    spec_values,
+)
+from pointwise.spec import DTYPES, MODE_LABELS, MODES, PASS_LABELS, PASSES, RunSpec
+from pointwise.text import escape_markdown
+from pointwise.variants import VARIANTS
 
 PAGES = [
     ("pages/home.py", "Home", ":material/home:", ""),
@@ -38,8 +47,11 @@ PAGES = [
     ("pages/classroom.py", "Classroom", ":material/school:", "classroom"),
     ("pages/history.py", "History", ":material/history:", "history"),
 ]
+CONFIG_PAGES = ("explore", "benchmark", "scaling")
+"""The pages that run the sidebar's configuration; the others neither show it nor rewrite the URL."""
 
-DEFAULTS = RunSpec()
+_CONFIG_STATE = "_pointwise_config"
+_URL_WRITTEN_STATE = "_pointwise_url_written"
 _routing = threading.local()
 
 
@@ -61,7 +73,7 @@ def run_router() -> None:
     if navigation.url_path:
         # Not on Home: the TF import takes a core for ~4 s, and Home must render within 2 s on 2 cores.
         _warm_default_worker()
-    _routing.context = render_sidebar()
+    _routing.context = render_sidebar(navigation.url_path)
     try:
         navigation.run()
     finally:
@@ -87,99 +99,119 @@ def page_setup() -> PageContext:
     st.stop()
 
 
-def _int_input(container, key: str, label: str, help_text: str) -> int:
-    """A URL-bound integer input with the server-side bounds of `key` (re-checked by `make_run_spec`)."""
-    low, high = int_range(key)
-    return container.number_input(
-        label,
-        min_value=low,
-        max_value=high,
-        value=getattr(DEFAULTS, key),
-        step=1,
-        key=key,
-        bind="query-params",
-        help=help_text,
-    )
+def _apply_link(devices: list[str]) -> tuple[dict, list[str]]:
+    """The session's configuration, updated from the URL when the URL changed since the app last wrote it.
+
+    The URL changes under the app on a first visit, an in-app link that carries values (Classroom ->
+    Benchmark) and browser history navigation; then its values win and are pushed into the widgets. On
+    every other rerun the widgets are the truth and the URL follows them (`_write_link`).
+    """
+    config = st.session_state.setdefault(_CONFIG_STATE, default_config())
+    link = {key: st.query_params.get_all(key) for key in QUERY_KEYS if key in st.query_params}
+    if link == st.session_state.get(_URL_WRITTEN_STATE):
+        return config, []
+    parsed = parse_link(link, devices, config)
+    config.update(parsed.values)
+    for key, value in parsed.values.items():
+        st.session_state[key] = value
+    return config, parsed.warnings
 
 
-def render_sidebar() -> PageContext:
-    raw_params = {
-        key: st.query_params.get_all(key) if key == "variants" else st.query_params.get(key) for key in QUERY_KEYS
-    }
-    problems = query_problems(raw_params, available_devices())
-    for key in problems:
-        st.session_state[key] = default_for(key)
-    warnings = list(problems.values())
+def _write_link(config: dict) -> None:
+    """Make the URL the canonical form of `config` (keys, not labels; only non-default values)."""
+    canonical = link_params(config)
+    for key in QUERY_KEYS:
+        wanted = canonical.get(key)
+        present = st.query_params.get_all(key) if key in st.query_params else None
+        if wanted == present:
+            continue
+        if wanted is None:
+            del st.query_params[key]
+        else:
+            st.query_params[key] = wanted
+    st.session_state[_URL_WRITTEN_STATE] = canonical
+
+
+def render_sidebar(url_path: str) -> PageContext:
+    """The run configuration in the sidebar, on the pages that use it (`CONFIG_PAGES`)."""
+    devices = available_devices()
+    config, warnings = _apply_link(devices)
+    if url_path not in CONFIG_PAGES:
+        return PageContext(spec=None)
+    for key in QUERY_KEYS:
+        # A widget's state is dropped while a page without the sidebar is shown: restore it from the config.
+        if key not in st.session_state:
+            st.session_state[key] = config[key]
     sidebar = st.sidebar
     sidebar.markdown("### Run configuration")
     if demo_mode():
-        limits = active_limits()
-        sidebar.caption(
-            f"Public demo: runs are capped at {limits.memory_budget_mb} MiB, {limits.max_samples} samples, "
-            f"{limits.job_time_limit_s:.0f} s. Run it locally for larger ones."
-        )
-    cols = sidebar.columns(2)
+        sidebar.caption(demo_caps_text(url_path))
+    config.update(_config_widgets(sidebar, devices))
+    _write_link(config)
+    try:
+        spec = make_run_spec(**spec_values(config))
+    except InvalidSpecError as exc:
+        sidebar.error(escape_markdown(exc, 600))
+        return PageContext(spec=None, error=str(exc), warnings=warnings)
+    return PageContext(spec=spec, warnings=warnings)
+
+
+def _int_input(container, key: str, help_text: str) -> int:
+    """An integer input with the server-side bounds of `key` (re-checked by `make_run_spec`)."""
+    low, high = int_range(key)
+    return container.number_input(QUERY_LABELS[key], min_value=low, max_value=high, step=1, key=key, help=help_text)
+
+
+def _config_widgets(sidebar, devices: list[str]) -> dict:
+    """Every sidebar control; their values come from session state (set from the URL or the last run)."""
     values = {}
-    for i, (key, label, help_text) in enumerate(
-        [
-            ("batch", "Batch B", "images per call"),
-            ("height", "Height H", "pixels"),
-            ("width", "Width W", "pixels"),
-            ("channels", "Channels C", "input channels"),
-        ]
-    ):
-        values[key] = _int_input(cols[i % 2], key, label, help_text)
-    values["filters"] = _int_input(
-        sidebar, "filters", "Filters F", "output channels: the layer maps C -> F at every pixel"
-    )
-    devices = available_devices()
-    values["device"] = sidebar.selectbox("Device", devices, key="device", bind="query-params")
+    # Two columns read B H / W C on a desktop; a phone stacks the left column first, so pair them by row.
+    for row in (("batch", "images per call", "height", "pixels"), ("width", "pixels", "channels", "input channels")):
+        left, right = sidebar.columns(2)
+        values[row[0]] = _int_input(left, row[0], row[1])
+        values[row[2]] = _int_input(right, row[2], row[3])
+    values["filters"] = _int_input(sidebar, "filters", "output channels: the layer maps C -> F at every pixel")
+    values["device"] = sidebar.selectbox(QUERY_LABELS["device"], devices, key="device")
     if not probe_gpus():
         sidebar.caption("No GPU found on this machine (nvidia-smi): CPU only.")
-    values["dtype"] = sidebar.selectbox("dtype", DTYPES, key="dtype", bind="query-params")
-    values["mode"] = sidebar.selectbox(
-        "Execution mode",
-        MODES,
-        index=MODES.index(DEFAULTS.mode),
-        key="mode",
-        bind="query-params",
-        format_func={"eager": "eager", "graph": "graph (tf.function)", "xla": "XLA (jit_compile)"}.get,
-    )
-    values["pass_kind"] = sidebar.selectbox(
-        "Pass", PASSES, key="pass", bind="query-params", format_func=PASS_LABELS.get
-    )
+    values["dtype"] = sidebar.selectbox(QUERY_LABELS["dtype"], DTYPES, key="dtype")
+    values["mode"] = sidebar.selectbox(QUERY_LABELS["mode"], MODES, key="mode", format_func=MODE_LABELS.get)
+    values["pass"] = sidebar.selectbox(QUERY_LABELS["pass"], PASSES, key="pass", format_func=PASS_LABELS.get)
     if values["device"].startswith("GPU"):
         values["tf32"] = sidebar.toggle(
-            "TF32 matmuls",
-            value=DEFAULTS.tf32,
+            QUERY_LABELS["tf32"],
             key="tf32",
-            bind="query-params",
             help="TensorFloat-32 on Ampere and newer GPUs: faster float32 matmuls with a 10-bit mantissa.",
         )
-    if values["device"].startswith("CPU"):
+    else:
         values["onednn"] = sidebar.toggle(
             "oneDNN (TF_ENABLE_ONEDNN_OPTS)",
-            value=DEFAULTS.onednn,
             key="onednn",
-            bind="query-params",
             help="Read by TensorFlow at import, so it selects a separate worker process.",
         )
-    values["samples"] = _int_input(sidebar, "samples", "Samples per variant", "timed blocks per variant")
+    values["samples"] = _int_input(sidebar, "samples", "timed blocks per variant")
     values["variants"] = sidebar.multiselect(
-        "Variants",
+        QUERY_LABELS["variants"],
         list(VARIANTS),
-        default=list(EQUIVALENT_KEYS),
         key="variants",
-        bind="query-params",
         format_func=lambda k: VARIANTS[k].label,
         help="Seed examples are labelled 'Seed Example N'. Conv2D 1x1 is always timed as the reference.",
     )
-    try:
-        spec = make_run_spec(**values)
-    except InvalidSpecError as exc:
-        sidebar.error(str(exc))
-        return PageContext(spec=None, error=str(exc), warnings=warnings)
-    return PageContext(spec=spec, warnings=warnings)
+    return values
+
+
+def demo_caps_text(url_path: str) -> str:
+    """Every demo cap that applies on the page, in one line."""
+    limits = active_limits()
+    caps = [f"estimated memory ≤ {limits.memory_budget_mb:,} MiB", f"jobs stop after {limits.job_time_limit_s:.0f} s"]
+    if url_path == "explore":
+        caps.insert(0, f"live runs ≤ {limits.live_max_elements:,} elements B·H·W·max(C, F)")
+    if url_path in ("benchmark", "scaling"):
+        caps.append(f"≤ {limits.max_samples:,} samples per variant")
+        caps.append(f"≤ {limits.max_queued_jobs} jobs queued per device")
+    if url_path == "scaling":
+        caps.append(f"≤ {limits.max_sweep_points} sweep points")
+    return "Public demo, capped: " + "; ".join(caps) + ". Run it locally for larger runs."
 
 
 def show_context_messages(context: PageContext) -> bool:
@@ -187,7 +219,8 @@ def show_context_messages(context: PageContext) -> bool:
     for warning in context.warnings:
         st.warning(warning, icon=":material/link_off:")
     if context.spec is None:
-        st.error(f"Fix the run configuration in the sidebar: {context.error}")
+        if context.error:
+            st.error(f"Fix the run configuration in the sidebar: {escape_markdown(context.error, 600)}")
         return False
     return True
 
@@ -226,7 +259,7 @@ def run_with_progress(title: str, job: Callable[[EventCallback], T]) -> T | None
             elif kind == "queued" and event["position"] > 0:
                 state["text"] = f"Queued: {event['position']} job(s) ahead of yours on this device."
             elif kind == "queued":
-                state["text"] = "Waiting for the TensorFlow worker to finish its current task…"
+                state["text"] = "Waiting for the TensorFlow worker (starting up, or finishing another task)…"
             elif kind == "starting":
                 state["text"] = "Starting the TensorFlow worker (about 5 s, first run only)…"
             elif kind == "phase":

@@ -21,6 +21,7 @@ DTYPE_ITEMSIZE = {"float32": 4, "float64": 8, "float16": 2, "bfloat16": 2}
 MODES = ("eager", "graph", "xla")
 PASSES = ("forward", "backward")
 PASS_LABELS = {"forward": "forward", "backward": "forward+backward"}
+MODE_LABELS = {"eager": "eager", "graph": "graph (tf.function)", "xla": "XLA (jit_compile)"}
 
 _DEVICE_PATTERN = re.compile(r"^(CPU|GPU):(\d{1,2})$")
 _TRUE_WORDS = {"1", "true", "on", "yes"}

@@ -104,7 +104,11 @@ def wait_rendered(page, timeout_ms: int = RENDER_LIMIT_MS) -> None:
     """The app has drawn its navigation and no script run is in progress."""
     from playwright.sync_api import expect
 
-    page.wait_for_selector('[data-testid="stSidebarNav"]', timeout=timeout_ms)
+    # The router's menu shows page titles ("Explore"); Streamlit's legacy menu, briefly visible while a deep
+    # link wakes a fresh server, shows file names ("explore"), so wait for the title.
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    expect(nav.get_by_text("Explore", exact=True)).to_be_visible(timeout=timeout_ms)
+    expect(page.locator("h1").first).to_be_visible(timeout=timeout_ms)
     expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=timeout_ms)
 
 

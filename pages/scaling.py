@@ -3,7 +3,7 @@ import streamlit as st
 from app import page_setup, report_interrupted_job, run_with_progress, show_context_messages
 from pointwise import InvalidSpecError
 from pointwise.charts import roofline_chart, speedup_heatmap, sweep_chart
-from pointwise.frames import heatmap_variant_options, sweep_frame
+from pointwise.frames import STATS_TABLE_FORMATS, heatmap_variant_options, sweep_frame, sweep_table
 from pointwise.sweep import MAX_POINTS, PARAMETER_LABELS, SWEEP_PARAMETERS, plan_grid, run_sweep, sweep_values
 
 context = page_setup()
@@ -72,7 +72,7 @@ if "sweep_result" in st.session_state:
         sweep_chart(
             **line,
             y="speedup_vs_conv2d",
-            y_title="speedup vs Conv2D 1x1 (>1: faster)",
+            y_title="speedup vs Conv2D 1x1",
             title=f"Speedup vs {swept} (95% CI band)",
             band=("speedup_ci95_low", "speedup_ci95_high"),
             log_y=False,
@@ -84,5 +84,7 @@ if "sweep_result" in st.session_state:
     ceilings = points_done[-1].result.ceilings
     if ceilings is not None:
         st.plotly_chart(roofline_chart(ceilings, frame))
-    st.dataframe(frame.drop(columns="key"), hide_index=True)
+    table = sweep_table(frame, PARAMETER_LABELS)
+    formats = {name: st.column_config.NumberColumn(format=fmt) for name, fmt in STATS_TABLE_FORMATS.items()}
+    st.dataframe(table, hide_index=True, column_config={name: formats[name] for name in table if name in formats})
     st.download_button("Download sweep (CSV)", frame.to_csv(index=False), "pointwise-sweep.csv", "text/csv")

@@ -182,6 +182,7 @@ def sweep_chart(
                 fill="toself",
                 fillcolor=color,
                 opacity=0.2,
+                mode="lines",
                 line={"width": 0},
                 hoverinfo="skip",
                 legendgroup=name,
@@ -199,7 +200,8 @@ def sweep_chart(
     ticks = sorted(frame[x].unique())
     fig.update_xaxes(type="log", tickvals=ticks, ticktext=[str(t) for t in ticks], title=labels.get(x, x))
     fig.update_yaxes(type="log" if log_y else "linear", title=y_title)
-    fig.update_layout(title=title, legend_title_text="")
+    # Legend below the plot: at half page width a legend on the right leaves the lines a third of the chart.
+    fig.update_layout(title=title, legend={"title_text": "", "orientation": "h", "yanchor": "top", "y": -0.25})
     return fig
 
 
@@ -238,6 +240,9 @@ def roofline_chart(ceilings: Ceilings, points: pd.DataFrame) -> go.Figure:
         color_discrete_sequence=VARIANT_COLORS,
     )
     fig.add_scatter(x=intensities, y=roof, mode="lines", name="roofline", line={"color": "black"})
+    # Several decades on both axes: one label per decade, not a wall of minor-tick digits.
+    fig.update_xaxes(dtick=1)
+    fig.update_yaxes(dtick=1)
     fig.update_layout(
         xaxis_title="arithmetic intensity (FLOP/byte)",
         yaxis_title="GFLOP/s",

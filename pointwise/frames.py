@@ -110,8 +110,6 @@ STATS_TABLE_FORMATS = {
     "p-value": "%.2g",
     "median (ms)": "%.3g",
     "IQR (ms)": "%.3g",
-    "mean (ms)": "%.3g",
-    "std (ms)": "%.3g",
     "min (ms)": "%.3g",
     "GFLOP/s": "%.3g",
     "% of roofline": "%.3g",
@@ -125,6 +123,8 @@ intervals show that the fourth digit is noise."""
 def stats_table(stats: pd.DataFrame) -> pd.DataFrame:
     """`stats_frame` for people: the answer (speedup, its interval, p) first, units in the headers.
 
+    Mean and standard deviation are left to the JSON download: one-sided timing noise makes them describe
+    the interruptions more than the kernel (see `pointwise.stats`), and the table must fit a 1500 px screen.
     Intervals become "[low, high]" text; numbers stay numbers so the table sorts, and are shown with
     `STATS_TABLE_FORMATS`. The machine-readable `stats_frame` (CSV, CLI) keeps its column names."""
     table = pd.DataFrame(
@@ -136,8 +136,6 @@ def stats_table(stats: pd.DataFrame) -> pd.DataFrame:
             "median (ms)": stats["median_ms"],
             "median 95% CI (ms)": _intervals(stats["ci95_low_ms"], stats["ci95_high_ms"]),
             "IQR (ms)": stats["iqr_ms"],
-            "mean (ms)": stats["mean_ms"],
-            "std (ms)": stats["std_ms"],
             "min (ms)": stats["min_ms"],
             "GFLOP/s": stats["gflops_per_s"],
             "% of roofline": stats["roofline_pct"],
@@ -159,6 +157,13 @@ def sweep_frame(points) -> pd.DataFrame:
             frame[parameter] = value
         frames.append(frame)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def sweep_table(frame: pd.DataFrame, parameter_labels: dict[str, str]) -> pd.DataFrame:
+    """`stats_table` of a `sweep_frame`, with the swept values first under the sweep form's names."""
+    swept = [p for p in parameter_labels if p in frame]
+    values = frame[swept].rename(columns=parameter_labels)
+    return pd.concat([values, stats_table(frame)], axis="columns")
 
 
 def heatmap_variant_options(frame: pd.DataFrame) -> list[str]:
@@ -194,7 +199,10 @@ def memory_summary(result: BenchmarkResult) -> str:
     """One line on memory: the run's estimate, and the worker's peak resident memory (CPU runs)."""
     from pointwise.spec import estimate_memory_bytes
 
-    parts = [f"estimated {estimate_memory_bytes(result.spec) / 2**20:,.1f} MiB for this configuration"]
+    estimate_mib = estimate_memory_bytes(result.spec) / 2**20
+    # Three significant figures: a small configuration would otherwise read "0.0 MiB".
+    shown = f"{estimate_mib:,.0f}" if estimate_mib >= 100 else f"{estimate_mib:.3g}"
+    parts = [f"estimated {shown} MiB for this configuration"]
     if result.worker_peak_rss_bytes:
         rss_mib = result.worker_peak_rss_bytes / 2**20
         parts.append(f"worker peak resident memory {rss_mib:,.0f} MiB (TensorFlow included)")

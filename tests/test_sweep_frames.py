@@ -3,7 +3,7 @@
 import pytest
 
 from pointwise.charts import sweep_chart
-from pointwise.frames import heatmap_variant_options, sweep_frame
+from pointwise.frames import heatmap_variant_options, sweep_frame, sweep_table
 from pointwise.sweep import PARAMETER_LABELS, SweepPoint, format_duration, point_event, remaining_s
 from test_stats import _result
 
@@ -81,3 +81,9 @@ def test_point_events_count_from_one_and_estimate_the_time_left():
 @pytest.mark.parametrize(("seconds", "text"), [(0.2, "1 s"), (40, "40 s"), (200, "3 min"), (7200, "2.0 h")])
 def test_durations_are_rounded_to_their_unit(seconds, text):
     assert format_duration(seconds) == text
+
+
+def test_sweep_table_leads_with_the_swept_values_under_their_form_names():
+    table = sweep_table(FRAME, PARAMETER_LABELS)
+    assert list(table.columns[:4]) == ["channels C", "filters F", "variant", "speedup vs Conv2D 1x1"]
+    assert len(table) == len(FRAME) and sorted(table["channels C"].unique()) == list(CHANNELS)

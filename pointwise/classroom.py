@@ -32,13 +32,19 @@ COLOUR_PRESETS: dict[str, np.ndarray] = {
 
 def lesson_input(seed: int = 0, shape: tuple[int, int, int] = LESSON_SHAPE) -> np.ndarray:
     """A small (H, W, C) input with one-decimal values, easy to read aloud."""
-    return np.round(np.random.default_rng(seed).uniform(-1, 1, shape), 1)
+    return _without_negative_zero(np.round(np.random.default_rng(seed).uniform(-1, 1, shape), 1))
 
 
 def lesson_weights(seed: int = 0, channels: int = LESSON_SHAPE[2], filters: int = LESSON_FILTERS):
     """A (C, F) kernel and (F,) bias with one-decimal values."""
     rng = np.random.default_rng(seed + 1)
-    return np.round(rng.uniform(-1, 1, (channels, filters)), 1), np.round(rng.uniform(-0.5, 0.5, filters), 1)
+    kernel, bias = np.round(rng.uniform(-1, 1, (channels, filters)), 1), np.round(rng.uniform(-0.5, 0.5, filters), 1)
+    return _without_negative_zero(kernel), _without_negative_zero(bias)
+
+
+def _without_negative_zero(values: np.ndarray) -> np.ndarray:
+    """Rounding -0.04 gives -0.0, which the formulas print as "(-0)"; adding +0.0 turns -0.0 into 0.0 (IEEE 754)."""
+    return values + 0.0
 
 
 def pointwise_numpy(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray) -> np.ndarray:

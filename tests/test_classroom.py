@@ -51,6 +51,15 @@ def test_numpy_lesson_equals_real_conv2d_and_pixel_arithmetic():
     np.testing.assert_array_equal(rows[pixel_row_index(2, 4, 5)], x[2, 4])
 
 
+def test_lesson_numbers_never_print_as_negative_zero():
+    for seed in range(20):
+        x = lesson_input(seed)
+        kernel, bias = lesson_weights(seed)
+        for values in (x, kernel, bias):
+            assert not np.signbit(values[values == 0]).any()
+    assert "(-0)" not in pixel_product(lesson_input(0), *lesson_weights(0), 2, 2).formula(0)
+
+
 @pytest.mark.parametrize("preset", list(COLOUR_PRESETS))
 def test_colour_mixing_is_a_real_pointwise_conv2d(preset):
     image = demo_image(32)

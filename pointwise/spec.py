@@ -220,7 +220,7 @@ def coerce_int(name: str, value: Any, allowed: tuple[int, int]) -> int:
         value = int(value)
     elif isinstance(value, str):
         text = value.strip()
-        if not re.fullmatch(r"[+-]?\d{1,12}", text):
+        if not re.fullmatch(r"[+-]?[0-9]{1,12}", text):
             raise InvalidSpecError(name, value, expected)
         value = int(text)
     elif not isinstance(value, int):

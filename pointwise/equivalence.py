@@ -201,8 +201,9 @@ def _agreement(spec, out: np.ndarray, base: _Baseline) -> dict:
             f"{spec.dtype} tolerance {tolerance:.3g}."
         )
     counts, edges = _histogram(base.reference, out, base.out, comparison.diff_low, comparison.diff_high)
-    first_image = slice(0, spec.height)
-    channel_diff = _rows64(base.reference, out, first_image) - _rows64(base.reference, base.out, first_image)
+    # Batch item 0 is the first H rows; one channel is picked before widening, so only an (H, W) map is float64.
+    heatmap = (slice(0, spec.height), slice(None), base.channel)
+    channel_diff = _rows64(base.reference, out, heatmap) - _rows64(base.reference, base.out, heatmap)
     return dict(
         equivalent=equivalent,
         reason=reason,
@@ -210,7 +211,7 @@ def _agreement(spec, out: np.ndarray, base: _Baseline) -> dict:
         max_rel_err=max_rel,
         max_rel_err_vs_float64=comparison.vs_reference.value,
         baseline_max_rel_err_vs_float64=base.vs_reference,
-        diff_map=np.abs(channel_diff[:, :, base.channel]).tolist(),
+        diff_map=np.abs(channel_diff).tolist(),
         diff_histogram={"counts": counts.tolist(), "edges": edges.tolist()},
     )
 
@@ -275,7 +276,7 @@ def _histogram(reference: _Reference, out, baseline_out, low, high) -> tuple[np.
     return counts, edges
 
 
-def _rows64(reference: _Reference, output: np.ndarray, rows: slice) -> np.ndarray:
+def _rows64(reference: _Reference, output: np.ndarray, rows) -> np.ndarray:
     return reference.as_rows(output)[rows].astype(np.float64)
 
 

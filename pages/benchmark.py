@@ -7,6 +7,7 @@ from pointwise import StoreError
 from pointwise.charts import DISTRIBUTION_KINDS, cold_start_chart, speedup_chart, timing_distribution
 from pointwise.frames import (
     STATS_TABLE_FORMATS,
+    STATS_TABLE_HELP,
     environment_frame,
     memory_summary,
     samples_frame,
@@ -77,8 +78,9 @@ if result is not None:
     right.plotly_chart(timing_distribution(samples, kind, log_axis))
     st.plotly_chart(speedup_chart(stats))
     table = stats_table(stats)
-    formats = {name: st.column_config.NumberColumn(format=fmt) for name, fmt in STATS_TABLE_FORMATS.items()}
-    st.dataframe(table, hide_index=True, column_config={name: formats[name] for name in table if name in formats})
+    config = {name: st.column_config.NumberColumn(format=fmt) for name, fmt in STATS_TABLE_FORMATS.items()}
+    config |= {name: st.column_config.Column(help=text) for name, text in STATS_TABLE_HELP.items()}
+    st.dataframe(table, hide_index=True, column_config=config)
     st.caption(memory_summary(result))
     st.plotly_chart(cold_start_chart(stats))
     with st.expander("Environment card"):

@@ -3,7 +3,7 @@ import streamlit as st
 from app import page_setup, report_interrupted_job, run_with_progress, show_context_messages
 from pointwise import InvalidSpecError
 from pointwise.charts import roofline_chart, speedup_heatmap, sweep_chart
-from pointwise.frames import STATS_TABLE_FORMATS, heatmap_variant_options, sweep_frame, sweep_table
+from pointwise.frames import STATS_TABLE_FORMATS, STATS_TABLE_HELP, heatmap_variant_options, sweep_frame, sweep_table
 from pointwise.sweep import MAX_POINTS, PARAMETER_LABELS, SWEEP_PARAMETERS, plan_grid, run_sweep, sweep_values
 
 context = page_setup()
@@ -85,6 +85,7 @@ if "sweep_result" in st.session_state:
     if ceilings is not None:
         st.plotly_chart(roofline_chart(ceilings, frame))
     table = sweep_table(frame, PARAMETER_LABELS)
-    formats = {name: st.column_config.NumberColumn(format=fmt) for name, fmt in STATS_TABLE_FORMATS.items()}
-    st.dataframe(table, hide_index=True, column_config={name: formats[name] for name in table if name in formats})
+    config = {name: st.column_config.NumberColumn(format=fmt) for name, fmt in STATS_TABLE_FORMATS.items()}
+    config |= {name: st.column_config.Column(help=text) for name, text in STATS_TABLE_HELP.items()}
+    st.dataframe(table, hide_index=True, column_config=config)
     st.download_button("Download sweep (CSV)", frame.to_csv(index=False), "pointwise-sweep.csv", "text/csv")

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from pointwise.results import BenchmarkResult, EquivalenceReport
-from pointwise.stats import NOISY_IQR_RATIO, speedup_verdict
+from pointwise.stats import NOISY_IQR_RATIO, format_p_value, speedup_verdict
 from pointwise.variants import BASELINE_KEY, VARIANTS
 
 
@@ -107,42 +107,43 @@ def _intervals(lows: pd.Series, highs: pd.Series) -> list[str]:
 
 STATS_TABLE_FORMATS = {
     "speedup vs Conv2D 1x1": "%.3g",
-    "p-value": "%.2g",
     "median (ms)": "%.3g",
     "IQR (ms)": "%.3g",
-    "min (ms)": "%.3g",
     "GFLOP/s": "%.3g",
     "% of roofline": "%.3g",
-    "first call (ms)": "%.3g",
     "peak GPU memory (MiB)": "%.3g",
 }
-"""printf formats for `stats_table`'s numeric columns: three significant figures (p-values two), since the
-intervals show that the fourth digit is noise."""
+"""printf formats for `stats_table`'s numeric columns: three significant figures, since the intervals show
+that the fourth digit is noise."""
+STATS_TABLE_HELP = {
+    "p-value": "Mann-Whitney U test against Conv2D 1x1, two-sided, two significant digits",
+    "noisy": f"IQR above {NOISY_IQR_RATIO:.0%} of the median: take more samples or quiet the machine",
+}
+"""Header tooltips for `stats_table` columns whose names must stay short to fit a 1500 px screen."""
 
 
 def stats_table(stats: pd.DataFrame) -> pd.DataFrame:
     """`stats_frame` for people: the answer (speedup, its interval, p) first, units in the headers.
 
-    Mean and standard deviation are left to the JSON download: one-sided timing noise makes them describe
-    the interruptions more than the kernel (see `pointwise.stats`), and the table must fit a 1500 px screen.
-    Intervals become "[low, high]" text; numbers stay numbers so the table sorts, and are shown with
-    `STATS_TABLE_FORMATS`. The machine-readable `stats_frame` (CSV, CLI) keeps its column names."""
+    The table must fit a 1500 px screen, so it leaves out mean and standard deviation (one-sided timing noise
+    makes them describe the interruptions more than the kernel, see `pointwise.stats`), the minimum and the
+    first call (the cold-start chart shows it); the JSON download has them all. Intervals and p-values
+    become text ("—" where there is no baseline to compare with); other numbers stay numbers so the table
+    sorts, and are shown with `STATS_TABLE_FORMATS`. The machine-readable `stats_frame` (CSV, CLI) keeps
+    its column names."""
     table = pd.DataFrame(
         {
             "variant": stats["variant"],
             "speedup vs Conv2D 1x1": stats["speedup_vs_conv2d"],
             "speedup 95% CI": _intervals(stats["speedup_ci95_low"], stats["speedup_ci95_high"]),
-            "p-value": stats["p_value_vs_conv2d"],
+            "p-value": ["—" if pd.isna(p) else format_p_value(p) for p in stats["p_value_vs_conv2d"]],
             "median (ms)": stats["median_ms"],
             "median 95% CI (ms)": _intervals(stats["ci95_low_ms"], stats["ci95_high_ms"]),
             "IQR (ms)": stats["iqr_ms"],
-            "min (ms)": stats["min_ms"],
             "GFLOP/s": stats["gflops_per_s"],
             "% of roofline": stats["roofline_pct"],
-            "first call (ms)": stats["cold_start_ms"],
-            "samples": stats["samples"],
             "peak GPU memory (MiB)": stats["peak_gpu_memory_mib"],
-            f"noisy (IQR > {NOISY_IQR_RATIO:.0%} of median)": stats["noisy"],
+            "noisy": stats["noisy"],
         }
     )
     return table.dropna(axis="columns", how="all")

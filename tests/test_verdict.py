@@ -1,6 +1,5 @@
 """The Benchmark page's plain-language answer and its readable statistics table, on synthetic samples."""
 
-import math
 from dataclasses import replace
 
 import numpy as np
@@ -72,7 +71,8 @@ def test_stats_table_puts_the_answer_first_with_units_in_the_headers():
     assert "peak GPU memory (MiB)" not in table  # CPU run: no GPU memory column at all
     assert "% of roofline" not in table  # no ceilings in this result
     conv = table.iloc[0]
-    assert conv["speedup 95% CI"] == "[1.00, 1.00]" and math.isnan(conv["p-value"])
+    assert conv["speedup 95% CI"] == "[1.00, 1.00]" and conv["p-value"] == "—"
+    assert table.iloc[2]["p-value"] == format_p_value(RESULT.statistics[2].p_value_vs_baseline)
     low, high = (float(v) for v in table.iloc[1]["median 95% CI (ms)"].strip("[]").split(", "))
     assert low <= table.iloc[1]["median (ms)"] <= high
     assert set(STATS_TABLE_FORMATS) >= {c for c in table.columns if table[c].dtype.kind == "f"}

@@ -44,11 +44,8 @@ else:
 
     # Label, date and CPU may come from an imported file: shown as text, never as markdown.
     environment = latest.environment
-    st.caption(
-        " · ".join(
-            escape_markdown(v, 120) for v in (latest.label, environment.get("date") or "", environment.get("cpu") or "")
-        )
-    )
+    parts = (latest.label, environment.get("date"), environment.get("cpu"))
+    st.caption(" · ".join(escape_markdown(v, 120) for v in parts if v not in (None, "")))
     stats = stats_frame(latest)
     st.plotly_chart(speedup_chart(stats))
     st.dataframe(stats[["variant", "median_ms", "iqr_ms", "gflops_per_s", "speedup_vs_conv2d"]], hide_index=True)

@@ -47,8 +47,9 @@ PAGES = [
     ("pages/classroom.py", "Classroom", ":material/school:", "classroom"),
     ("pages/history.py", "History", ":material/history:", "history"),
 ]
+# The pages that run the sidebar's configuration; the others neither show it nor rewrite the URL. (A comment,
+# not a docstring: Streamlit's "magic" would print a loose string in the entry script on every page.)
 CONFIG_PAGES = ("explore", "benchmark", "scaling")
-"""The pages that run the sidebar's configuration; the others neither show it nor rewrite the URL."""
 
 _CONFIG_STATE = "_pointwise_config"
 _URL_WRITTEN_STATE = "_pointwise_url_written"

@@ -3,7 +3,7 @@ import streamlit as st
 from app import page_setup, report_interrupted_job, run_with_progress, show_context_messages
 from pointwise import InvalidSpecError
 from pointwise.charts import diff_heatmap, diff_histogram
-from pointwise.frames import equivalence_frame, is_all_zero
+from pointwise.frames import EQUIVALENCE_TABLE_FORMATS, equivalence_frame, is_all_zero
 from pointwise.jobs import run_check
 from pointwise.spec import check_live_size
 from pointwise.text import escape_html, escape_markdown
@@ -33,7 +33,11 @@ if show_context_messages(context):
             st.session_state["explore_key"], st.session_state["explore_result"] = cache_key, result
     result = st.session_state.get("explore_result") if st.session_state.get("explore_key") == cache_key else None
     if result is not None:
-        st.dataframe(equivalence_frame(result.reports).drop(columns="key"), hide_index=True)
+        # The baseline's own error vs float64 is already the Conv2D row's "err vs float64".
+        table = equivalence_frame(result.reports).drop(columns=["key", "baseline err vs float64"])
+        config = {name: st.column_config.NumberColumn(format=fmt) for name, fmt in EQUIVALENCE_TABLE_FORMATS.items()}
+        config["note / reason"] = st.column_config.TextColumn(width="large")
+        st.dataframe(table, hide_index=True, column_config=config)
         for report in result.reports:
             if not report.equivalent and report.key == "seed_dense_flatten":
                 reason = escape_markdown(report.reason, 600)

@@ -39,6 +39,16 @@ def equivalence_frame(reports: tuple[EquivalenceReport, ...] | list[EquivalenceR
     return pd.DataFrame(rows)
 
 
+EQUIVALENCE_TABLE_FORMATS = {
+    "max abs err": "%.2g",
+    "max rel err": "%.2g",
+    "tolerance": "%.2g",
+    "err vs float64": "%.2g",
+}
+"""printf formats for `equivalence_frame`'s error columns: an error's order of magnitude is what matters, and
+"9.1e-8" is half the width of "0.00000009"."""
+
+
 def samples_frame(result: BenchmarkResult, run_label: str | None = None) -> pd.DataFrame:
     """One row per timed sample (the raw data behind every distribution chart)."""
     rows = [

@@ -131,7 +131,8 @@ def colour_section() -> None:
         try:
             image = load_uploaded_image(upload.getvalue())
         except ImportRejectedError as exc:
-            st.error(f"{escape_markdown(upload.name)}: {escape_markdown(exc)} Showing the built-in image instead.")
+            # The message is ours (load_uploaded_image never quotes Pillow), so only the visitor's file name is escaped.
+            st.error(f"{escape_markdown(upload.name)}: {exc} Showing the built-in image instead.")
     preset = st.selectbox("Preset", list(COLOUR_PRESETS), key="colour_preset")
     matrix_table = pd.DataFrame(COLOUR_PRESETS[preset], index=["out R", "out G", "out B"], columns=["R", "G", "B"])
     matrix = np.nan_to_num(st.data_editor(matrix_table, key=f"matrix_{preset}").to_numpy(dtype=float))

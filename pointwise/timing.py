@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import keras
 import tensorflow as tf
 
-from pointwise.equivalence import compiled_call, make_input
+from pointwise.equivalence import compiled_call, input_tensor
 from pointwise.layers import make_layer
 from pointwise.results import Measurement
 from pointwise.spec import RunSpec
@@ -77,7 +77,7 @@ def measure(spec: RunSpec, keys: tuple[str, ...], progress: ProgressCallback | N
     on_gpu = spec.device.startswith("GPU")
     keras.utils.set_random_seed(spec.seed)
     with tf.device(spec.device):
-        x = tf.cast(tf.constant(make_input(spec)), spec.dtype)
+        x = input_tensor(spec)
         timed = []
         for key in keys:
             layer = make_layer(key, spec.filters, use_bias=spec.use_bias, dtype=spec.dtype, seed=spec.seed)

@@ -72,3 +72,20 @@ def test_tolerance_scales_with_channels_and_precision():
     assert relative_tolerance("float32", 64) < relative_tolerance("float32", 1024)
     assert relative_tolerance("float64", 64) < relative_tolerance("float32", 64) < relative_tolerance("float16", 64)
     assert relative_tolerance("float32", 64) == pytest.approx(2 * 66 * 2**-24)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
+def test_input_tensor_is_the_cast_reference_input_built_in_slabs(dtype):
+    import numpy as np
+    import tensorflow as tf
+
+    from pointwise.equivalence import SLAB_ELEMENTS, input_tensor, make_input
+
+    # Several slabs and a short last one: 200 rows of 64*70 elements, 58 rows per slab.
+    spec = make_run_spec(batch=2, height=100, width=64, channels=70, filters=3, dtype=dtype, seed=7)
+    assert spec.batch * spec.height * spec.width * spec.channels > 3 * SLAB_ELEMENTS
+    expected = tf.cast(tf.constant(make_input(spec)), dtype).numpy()
+    assert np.array_equal(
+        input_tensor(spec).numpy().view(np.uint16 if dtype != "float32" else np.uint32),
+        expected.view(np.uint16 if dtype != "float32" else np.uint32),
+    )

@@ -80,6 +80,9 @@ if result is not None:
     table = stats_table(stats)
     config = {name: st.column_config.NumberColumn(format=fmt) for name, fmt in STATS_TABLE_FORMATS.items()}
     config |= {name: st.column_config.Column(help=text) for name, text in STATS_TABLE_HELP.items()}
+    # Widths that let every column fit a 1500 px window; a longer variant label ends in "…" (full on hover).
+    config["variant"] = st.column_config.TextColumn(width=210)
+    config["noisy"] = st.column_config.CheckboxColumn(help=STATS_TABLE_HELP["noisy"], width=55)
     st.dataframe(table, hide_index=True, column_config=config)
     st.caption(memory_summary(result))
     st.plotly_chart(cold_start_chart(stats))

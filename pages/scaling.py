@@ -87,5 +87,8 @@ if "sweep_result" in st.session_state:
     table = sweep_table(frame, PARAMETER_LABELS)
     config = {name: st.column_config.NumberColumn(format=fmt) for name, fmt in STATS_TABLE_FORMATS.items()}
     config |= {name: st.column_config.Column(help=text) for name, text in STATS_TABLE_HELP.items()}
+    # Widths that let every column fit a 1500 px window; a longer variant label ends in "…" (full on hover).
+    config["variant"] = st.column_config.TextColumn(width=210)
+    config["noisy"] = st.column_config.CheckboxColumn(help=STATS_TABLE_HELP["noisy"], width=55)
     st.dataframe(table, hide_index=True, column_config=config)
     st.download_button("Download sweep (CSV)", frame.to_csv(index=False), "pointwise-sweep.csv", "text/csv")

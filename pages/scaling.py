@@ -26,9 +26,9 @@ if show_context_messages(context):
         second = d1.selectbox(
             "Second parameter (heatmap)", ["none", *parameters], format_func=lambda p: PARAMETER_LABELS.get(p, "none")
         )
-        start2 = d2.number_input("from ", 1, 65_536, 1)
-        stop2 = d3.number_input("to ", 1, 65_536, 32)
-        points2 = d4.number_input("points ", 1, MAX_POINTS, 3)
+        start2 = d2.number_input("second: from", 1, 65_536, 1)
+        stop2 = d3.number_input("second: to", 1, 65_536, 32)
+        points2 = d4.number_input("second: points", 1, MAX_POINTS, 3)
         samples = st.number_input("Samples per variant per point", 3, 200, 10)
         submitted = st.form_submit_button("Run sweep", type="primary", icon=":material/play_arrow:")
     if submitted:

@@ -1,0 +1,115 @@
+"""The user flows that run TensorFlow, driven in chromium: Explore, Benchmark (every distribution kind, both
+downloads), Scaling in one and two dimensions. One server for the module, tiny shapes, few samples."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+import pytest
+
+from browser_support import ARTIFACTS, Server, assert_no_exception, launch, require_chromium, wait_rendered
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+require_chromium()
+
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+SMALL = "batch=1&height=6&width=5&channels=4&filters=3&samples=4"
+RUN_LIMIT_MS = 180_000
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    server = Server(tmp_path_factory.mktemp("flows") / "runs.sqlite3")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    with sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_page(viewport={"width": 1500, "height": 1000})
+        yield page
+        browser.close()
+
+
+def main(page):
+    return page.locator('[data-testid="stMain"]')
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+def test_explore_shows_equivalence_and_example_3_is_not_pointwise(server, page):
+    page.goto(f"{server.url}/explore?{SMALL}&variants=conv2d_1x1&variants=seed_dense_flatten&variants=dense")
+    wait_rendered(page)
+    table = main(page).locator('[data-testid="stDataFrame"]').first
+    expect(table).to_be_visible(timeout=RUN_LIMIT_MS)
+    example_3 = main(page).locator('[data-testid="stAlert"]').filter(has_text="Not a pointwise convolution")
+    expect(example_3).to_contain_text("Seed Example 3")
+    # The error plots: choose the Dense variant like a person, and its plots draw.
+    chooser = main(page).get_by_role("combobox", name="Variant for the error plots")
+    chooser.click()
+    page.get_by_role("option", name="Dense on 4-D input").click()
+    expect(chooser).to_have_value("Dense on 4-D input")
+    expect(main(page).get_by_text("What each variant computes")).to_be_visible()
+    assert_no_exception(page)
+    shot(page, "flow-explore.png")
+
+
+def test_benchmark_every_distribution_kind_and_both_downloads(server, page):
+    page.goto(f"{server.url}/benchmark?{SMALL}&variants=conv2d_1x1&variants=dense&variants=pointwise")
+    wait_rendered(page)
+    page.get_by_role("button", name="Run benchmark").click()
+    expect(main(page).get_by_text("Verdict")).to_be_visible(timeout=RUN_LIMIT_MS)
+    expect(main(page).get_by_text(re.compile(r"PointwiseConv2D.*: .*x \["))).to_be_visible()
+    charts = main(page).locator(".js-plotly-plot")
+    for kind in ("violin", "ecdf", "histogram", "box"):
+        main(page).locator('[data-testid="stRadio"]').get_by_text(kind, exact=True).click()
+        expect(charts.first).to_be_visible()
+        expect(charts.first.locator(".gtitle")).to_contain_text(re.compile(".+"))
+        assert_no_exception(page)
+    main(page).get_by_text("Log time axis").click()
+    expect(charts.first.locator(".xaxislayer-above")).to_be_visible()
+    assert_no_exception(page)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download samples (CSV)").click()
+    rows = list(csv.DictReader(io.StringIO(download.value.path().read_text())))
+    assert {row["key"] for row in rows} == {"conv2d_1x1", "dense", "pointwise"} and len(rows) == 3 * 4
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download result (JSON)").click()
+    exported = json.loads(download.value.path().read_text())
+    assert exported["format"] == "pointwise-benchmark" and exported["spec"]["channels"] == 4
+    shot(page, "flow-benchmark.png")
+
+
+def test_scaling_one_and_two_dimensional_sweeps(server, page):
+    page.goto(f"{server.url}/scaling?{SMALL}&variants=conv2d_1x1&variants=dense")
+    wait_rendered(page)
+    form = main(page).locator('[data-testid="stForm"]')
+    for label, value in (("from", "2"), ("to", "8"), ("points", "2"), ("Samples per variant per point", "3")):
+        form.get_by_label(label, exact=True).fill(value)
+    form.get_by_role("button", name="Run sweep").click()
+    charts = main(page).locator(".js-plotly-plot")
+    expect(charts.nth(2)).to_be_visible(timeout=RUN_LIMIT_MS)
+    assert_no_exception(page)
+    one_d = charts.count()
+    shot(page, "flow-scaling-1d.png")
+    second = form.get_by_role("combobox", name="Second parameter (heatmap)")
+    second.click()
+    page.get_by_role("option", name="batch B").click()
+    for label, value in (("second: from", "1"), ("second: to", "2"), ("second: points", "2")):
+        form.get_by_label(label, exact=True).fill(value)
+    form.get_by_role("button", name="Run sweep").click()
+    expect(main(page).get_by_role("combobox", name="Heatmap variant")).to_be_visible(timeout=RUN_LIMIT_MS)
+    expect(charts).to_have_count(one_d + 1, timeout=30_000)
+    expect(main(page).get_by_role("combobox", name="Heatmap variant")).not_to_have_value("Conv2D 1x1 (baseline)")
+    assert_no_exception(page)
+    shot(page, "flow-scaling-2d.png")

@@ -90,10 +90,14 @@ if result is not None:
         st.dataframe(environment_frame(result.environment), hide_index=True)
     download_csv, download_json = st.columns(2)
     download_csv.download_button(
-        "Download samples (CSV)", samples.to_csv(index=False), "pointwise-samples.csv", "text/csv"
+        "Download samples (CSV)", samples.to_csv(index=False), "pointwise-samples.csv", "text/csv", on_click="ignore"
     )
     download_json.download_button(
-        "Download result (JSON)", json.dumps(result.to_dict(), indent=1), "pointwise-result.json", "application/json"
+        "Download result (JSON)",
+        json.dumps(result.to_dict(), indent=1),
+        "pointwise-result.json",
+        "application/json",
+        on_click="ignore",
     )
     run_id = st.session_state.get("bench_run_id")
     if run_id is not None:

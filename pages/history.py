@@ -155,7 +155,9 @@ if selected_ids:
         st.error(escape_markdown(exc, 300))
         exported = None
     if exported:
-        st.download_button("Export selected (JSON)", exported, "pointwise-runs.json", "application/json")
+        st.download_button(
+            "Export selected (JSON)", exported, "pointwise-runs.json", "application/json", on_click="ignore"
+        )
     mine = selected_ids if owner is None else sorted(set(selected_ids) & store.owned_ids(owner), reverse=True)
     if len(mine) < len(selected_ids):
         st.info(f"{len(selected_ids) - len(mine)} of the selected runs were made by other visitors. {_NOT_YOURS}")

@@ -91,4 +91,6 @@ if "sweep_result" in st.session_state:
     config["variant"] = st.column_config.TextColumn(width=210)
     config["noisy"] = st.column_config.CheckboxColumn(help=STATS_TABLE_HELP["noisy"], width=55)
     st.dataframe(table, hide_index=True, column_config=config)
-    st.download_button("Download sweep (CSV)", frame.to_csv(index=False), "pointwise-sweep.csv", "text/csv")
+    st.download_button(
+        "Download sweep (CSV)", frame.to_csv(index=False), "pointwise-sweep.csv", "text/csv", on_click="ignore"
+    )

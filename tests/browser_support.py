@@ -116,3 +116,18 @@ def assert_no_exception(page) -> None:
     from playwright.sync_api import expect
 
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+
+
+def screenshot_whole_page(page, name: str) -> None:
+    """Save `artifacts/NAME` showing the whole page, then restore the window.
+
+    Streamlit scrolls its main block, not the document, so `full_page=True` alone shows one screenful: the
+    window is made as tall as the content first.
+    """
+    ARTIFACTS.mkdir(exist_ok=True)
+    size = dict(page.viewport_size)
+    height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
+    page.set_viewport_size({"width": size["width"], "height": max(height, size["height"])})
+    page.wait_for_timeout(1_000)  # Plotly redraws on resize
+    page.screenshot(path=ARTIFACTS / name, full_page=True)
+    page.set_viewport_size(size)

@@ -6,7 +6,14 @@ from itertools import combinations
 
 import pytest
 
-from browser_support import ARTIFACTS, Server, assert_no_exception, launch, require_chromium, wait_rendered
+from browser_support import (
+    Server,
+    assert_no_exception,
+    launch,
+    require_chromium,
+    screenshot_whole_page,
+    wait_rendered,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -63,16 +70,6 @@ def _overlap(a, b) -> bool:
     )
 
 
-def _screenshot_whole_page(page, name: str) -> None:
-    """Streamlit scrolls its main block, not the document, so `full_page=True` alone shows one screenful:
-    make the window as tall as the content first."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
-    page.set_viewport_size({"width": page.viewport_size["width"], "height": height})
-    page.wait_for_timeout(1_000)  # Plotly redraws on resize
-    page.screenshot(path=ARTIFACTS / name, full_page=True)
-
-
 @pytest.mark.parametrize("viewport", [PHONE, LAPTOP], ids=["phone", "laptop"])
 def test_heatmaps_have_separate_titles_and_legible_numbers(browser, server, viewport):
     page = _open_classroom(browser, server, viewport)
@@ -87,7 +84,7 @@ def test_heatmaps_have_separate_titles_and_legible_numbers(browser, server, view
         assert len(sizes) == 5 * 25 and min(sizes) >= MIN_TEXT_PX
         for title, box in boxes.items():
             assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], f"{title!r} runs off the screen"
-        _screenshot_whole_page(page, f"classroom-{viewport['width']}.png")
+        screenshot_whole_page(page, f"classroom-{viewport['width']}.png")
     finally:
         page.close()
 

@@ -13,7 +13,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from browser_support import ARTIFACTS, Server, assert_no_exception, launch, require_chromium, wait_rendered
+from browser_support import (
+    Server,
+    assert_no_exception,
+    launch,
+    require_chromium,
+    screenshot_whole_page,
+    wait_rendered,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -156,7 +163,7 @@ def test_every_control_sticks_puts_its_key_in_the_url_and_the_link_reopens_ident
     params = query(page)
     assert params["mode"] == ["xla"] and params["pass"] == ["backward"] and params["dtype"] == ["float64"]
     assert all(v.isidentifier() for v in params["variants"]), params["variants"]
-    page.screenshot(path=str(_artifact("controls-changed.png")), full_page=True)
+    screenshot_whole_page(page, "controls-changed.png")
     copied = page.url.replace(server.url, "")
     page.close()
 
@@ -276,8 +283,3 @@ def test_classroom_benchmark_link_opens_the_benchmark_on_that_layer(server, brow
     expect_param(page, "channels", "256")
     expect_param(page, "filters", "512")
     page.close()
-
-
-def _artifact(name: str):
-    ARTIFACTS.mkdir(exist_ok=True)
-    return ARTIFACTS / name

@@ -10,7 +10,14 @@ import re
 
 import pytest
 
-from browser_support import ARTIFACTS, Server, assert_no_exception, launch, require_chromium, wait_rendered
+from browser_support import (
+    Server,
+    assert_no_exception,
+    launch,
+    require_chromium,
+    screenshot_whole_page,
+    wait_rendered,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -42,11 +49,6 @@ def main(page):
     return page.locator('[data-testid="stMain"]')
 
 
-def shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
-
-
 def test_explore_shows_equivalence_and_example_3_is_not_pointwise(server, page):
     page.goto(f"{server.url}/explore?{SMALL}&variants=conv2d_1x1&variants=seed_dense_flatten&variants=dense")
     wait_rendered(page)
@@ -61,7 +63,7 @@ def test_explore_shows_equivalence_and_example_3_is_not_pointwise(server, page):
     expect(chooser).to_have_value("Dense on 4-D input")
     expect(main(page).get_by_text("What each variant computes")).to_be_visible()
     assert_no_exception(page)
-    shot(page, "flow-explore.png")
+    screenshot_whole_page(page, "flow-explore.png")
 
 
 def test_benchmark_every_distribution_kind_and_both_downloads(server, page):
@@ -78,6 +80,7 @@ def test_benchmark_every_distribution_kind_and_both_downloads(server, page):
         assert_no_exception(page)
     main(page).get_by_text("Log time axis").click()
     expect(charts.first.locator(".xaxislayer-above")).to_be_visible()
+    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=30_000)
     assert_no_exception(page)
     with page.expect_download() as download:
         page.get_by_role("button", name="Download samples (CSV)").click()
@@ -87,7 +90,7 @@ def test_benchmark_every_distribution_kind_and_both_downloads(server, page):
         page.get_by_role("button", name="Download result (JSON)").click()
     exported = json.loads(download.value.path().read_text())
     assert exported["format"] == "pointwise-benchmark" and exported["spec"]["channels"] == 4
-    shot(page, "flow-benchmark.png")
+    screenshot_whole_page(page, "flow-benchmark.png")
 
 
 def test_scaling_one_and_two_dimensional_sweeps(server, page):
@@ -101,7 +104,7 @@ def test_scaling_one_and_two_dimensional_sweeps(server, page):
     expect(charts.nth(2)).to_be_visible(timeout=RUN_LIMIT_MS)
     assert_no_exception(page)
     one_d = charts.count()
-    shot(page, "flow-scaling-1d.png")
+    screenshot_whole_page(page, "flow-scaling-1d.png")
     second = form.get_by_role("combobox", name="Second parameter (heatmap)")
     second.click()
     page.get_by_role("option", name="batch B").click()
@@ -112,4 +115,4 @@ def test_scaling_one_and_two_dimensional_sweeps(server, page):
     expect(charts).to_have_count(one_d + 1, timeout=30_000)
     expect(main(page).get_by_role("combobox", name="Heatmap variant")).not_to_have_value("Conv2D 1x1 (baseline)")
     assert_no_exception(page)
-    shot(page, "flow-scaling-2d.png")
+    screenshot_whole_page(page, "flow-scaling-2d.png")

@@ -7,19 +7,32 @@ Exit status: 0 on success, 2 on bad input (one line on stderr naming the field),
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 import pandas as pd
 
+from pointwise.cli_output import JsonDestination, TerminalProgress, check_table
 from pointwise.errors import InvalidSpecError, PointwiseError
-from pointwise.spec import DTYPES, MODES, PASSES, RunSpec, make_run_spec, parse_shape
+from pointwise.limits import check_settings, validate_time_limit_s
+from pointwise.spec import (
+    DTYPES,
+    INT_RANGES,
+    MODES,
+    PASSES,
+    RunSpec,
+    coerce_choice,
+    coerce_int,
+    make_run_spec,
+    parse_shape,
+)
 from pointwise.variants import EQUIVALENT_KEYS, VARIANTS
 
 EXIT_BAD_INPUT = 2
 EXIT_JOB_FAILED = 1
+DEFAULT_SHAPE = "8,56,56,64"
+DEFAULT_FILTERS = "128"
+"""The README's reference configuration, which `bench` and `sweep` run when no shape is given."""
 
 
 def _one_line(text: str) -> str:
@@ -34,9 +47,25 @@ class _OneLineParser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {_one_line(message)}\n")
 
 
+def _time_limit(text: str) -> float:
+    """argparse type for --time-limit: a finite number of seconds in range (nan, inf and -1 are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = text
+    try:
+        return validate_time_limit_s("--time-limit", value)
+    except InvalidSpecError as exc:
+        raise argparse.ArgumentTypeError(f"expected {exc.expected}, received {text!r}") from None
+
+
 def _add_spec_arguments(parser: argparse.ArgumentParser, bench: bool) -> None:
-    parser.add_argument("--shape", required=True, help="input shape B,H,W,C, e.g. 8,56,56,64")
-    parser.add_argument("--filters", required=True, help="output channels F")
+    if bench:
+        parser.add_argument("--shape", default=DEFAULT_SHAPE, help=f"input shape B,H,W,C (default {DEFAULT_SHAPE})")
+        parser.add_argument("--filters", default=DEFAULT_FILTERS, help=f"output channels F (default {DEFAULT_FILTERS})")
+    else:
+        parser.add_argument("--shape", required=True, help="input shape B,H,W,C, e.g. 8,56,56,64")
+        parser.add_argument("--filters", required=True, help="output channels F")
     parser.add_argument(
         "--variant",
         action="append",
@@ -63,7 +92,7 @@ def _add_spec_arguments(parser: argparse.ArgumentParser, bench: bool) -> None:
     if bench:
         parser.add_argument("--pass", dest="pass_kind", default="forward", help=f"one of {', '.join(PASSES)}")
         parser.add_argument("--samples", default="30")
-        parser.add_argument("--time-limit", type=float, default=None, help="seconds before the job is stopped")
+        parser.add_argument("--time-limit", type=_time_limit, default=None, help="seconds before a job is stopped")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,9 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = sub.add_parser("sweep", help="benchmark over a log-spaced range of one parameter")
     _add_spec_arguments(sweep, bench=True)
     sweep.add_argument("--param", required=True, help="batch, hw, channels or filters")
-    sweep.add_argument("--start", required=True, type=int)
-    sweep.add_argument("--stop", required=True, type=int)
-    sweep.add_argument("--points", type=int, default=5)
+    sweep.add_argument("--start", required=True)
+    sweep.add_argument("--stop", required=True)
+    sweep.add_argument("--points", default="5")
 
     ceilings = sub.add_parser("ceilings", help="measure the GEMM peak and memory bandwidth of a device")
     ceilings.add_argument("--device", default="CPU:0")
@@ -112,41 +141,6 @@ def spec_from_args(args: argparse.Namespace, default_variants: Sequence[str]) ->
     return make_run_spec(**values)
 
 
-def _emit_json(data, destination: str) -> None:
-    text = json.dumps(data, indent=2)
-    if destination == "-":
-        print(text)
-    else:
-        Path(destination).write_text(text + "\n", encoding="utf-8")
-
-
-class _TerminalProgress:
-    """A progress bar on stderr for long runs; silent when stderr is not a terminal (CI, pipes)."""
-
-    def __init__(self, description: str) -> None:
-        self._progress = None
-        if sys.stderr.isatty():
-            from rich.progress import Progress
-
-            self._progress = Progress(transient=True)
-            self._task = self._progress.add_task(description, total=None)
-
-    def __enter__(self):
-        if self._progress:
-            self._progress.start()
-        return self
-
-    def __exit__(self, *exc):
-        if self._progress:
-            self._progress.stop()
-
-    def __call__(self, event: dict) -> None:
-        if self._progress and event.get("event") == "progress":
-            self._progress.update(
-                self._task, completed=event["done"], total=event["total"], description=f"timing {event['variant']}"
-            )
-
-
 def _cmd_variants(args) -> int:
     rows = [
         {
@@ -160,23 +154,21 @@ def _cmd_variants(args) -> int:
         for v in VARIANTS.values()
     ]
     if args.json_out:
-        _emit_json(rows, "-")
+        JsonDestination("-").write(rows)
     else:
         print(pd.DataFrame(rows).drop(columns="explanation").to_string(index=False))
     return 0
 
 
 def _cmd_check(args) -> int:
-    from pointwise.frames import equivalence_frame
     from pointwise.jobs import run_check
 
     spec = spec_from_args(args, list(VARIANTS))
     result = run_check(spec)
     if args.json_out:
-        _emit_json(result.to_dict(include_arrays=False), args.json_out)
+        args.json_destination.write(result.to_dict(include_arrays=False))
     if args.json_out != "-":
-        frame = equivalence_frame(result.reports).drop(columns=["key", "baseline err vs float64"])
-        print(frame.to_string(index=False))
+        print(check_table(result))
     return 0
 
 
@@ -185,10 +177,10 @@ def _cmd_bench(args) -> int:
     from pointwise.jobs import run_benchmark
 
     spec = spec_from_args(args, EQUIVALENT_KEYS)
-    with _TerminalProgress("benchmark") as progress:
+    with TerminalProgress("benchmark") as progress:
         result = run_benchmark(spec, on_event=progress, time_limit_s=args.time_limit)
     if args.json_out:
-        _emit_json(result.to_dict(), args.json_out)
+        args.json_destination.write(result.to_dict())
     if args.json_out != "-":
         columns = [
             "variant",
@@ -208,18 +200,26 @@ def _cmd_bench(args) -> int:
 
 def _cmd_sweep(args) -> int:
     from pointwise.frames import sweep_frame
-    from pointwise.sweep import run_sweep, sweep_values
+    from pointwise.jobs import run_benchmark
+    from pointwise.sweep import MAX_POINTS, SWEEP_PARAMETERS, SweepPoint, plan_grid, sweep_values
 
     spec = spec_from_args(args, ("conv2d_1x1", "dense", "pointwise"))
-    axes = {args.param: sweep_values(args.start, args.stop, args.points)}
-    with _TerminalProgress("sweep") as progress:
-        points = run_sweep(spec, axes, on_event=progress)
+    parameter = coerce_choice("param", args.param, tuple(SWEEP_PARAMETERS))
+    value_range = INT_RANGES[SWEEP_PARAMETERS[parameter][0]]
+    start, stop = (coerce_int(name, getattr(args, name), value_range) for name in ("start", "stop"))
+    plan = plan_grid(spec, {parameter: sweep_values(start, stop, coerce_int("points", args.points, (1, MAX_POINTS)))})
+    points = []
+    with TerminalProgress("sweep") as progress:
+        for number, (values, point) in enumerate(plan, 1):
+            points.append(SweepPoint(values, run_benchmark(point, on_event=progress, time_limit_s=args.time_limit)))
+            shown = ", ".join(f"{name}={value}" for name, value in values.items())
+            print(f"point {number}/{len(plan)}: {shown}", file=sys.stderr, flush=True)
     if args.json_out:
-        _emit_json([{"values": p.values, "result": p.result.to_dict()} for p in points], args.json_out)
+        args.json_destination.write([{"values": p.values, "result": p.result.to_dict()} for p in points])
     if args.json_out != "-":
         frame = sweep_frame(points)
         print(
-            frame[[args.param, "variant", "median_ms", "gflops_per_s", "speedup_vs_conv2d"]].to_string(
+            frame[[parameter, "variant", "median_ms", "gflops_per_s", "speedup_vs_conv2d"]].to_string(
                 index=False, float_format=lambda v: f"{v:.4g}"
             )
         )
@@ -235,7 +235,7 @@ def _cmd_ceilings(args) -> int:
     knobs = WorkerKnobs(onednn=coerce_bool("onednn", args.onednn), gpu_visible=device.startswith("GPU"))
     ceilings = run_ceilings(device, dtype, knobs=knobs)
     if args.json_out:
-        _emit_json(ceilings.to_dict(), args.json_out)
+        args.json_destination.write(ceilings.to_dict())
     if args.json_out != "-":
         print(
             f"{device} {dtype}: GEMM peak {ceilings.peak_gflops_per_s:,.1f} GFLOP/s "
@@ -256,7 +256,12 @@ COMMANDS = {
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        check_settings()
+        args.json_destination = JsonDestination(args.json_out if args.command != "variants" else None)
+        try:
+            return COMMANDS[args.command](args)
+        finally:
+            args.json_destination.close()
     except InvalidSpecError as exc:
         print(f"python -m pointwise {args.command}: error: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_BAD_INPUT

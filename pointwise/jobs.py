@@ -38,13 +38,19 @@ from pointwise.errors import (
     QueueFullError,
     WorkerCrashedError,
 )
-from pointwise.limits import active_limits
+from pointwise.limits import (
+    MEMORY_BUDGET_ENV,
+    WORKER_MAX_RSS_ENV,
+    active_limits,
+    demo_mode,
+    validate_time_limit_s,
+    worker_max_rss_bytes,
+)
 from pointwise.results import BenchmarkResult, Ceilings, EquivalenceResult
 from pointwise.spec import RunSpec
 
 EventCallback = Callable[[dict[str, Any]], None]
 
-WORKER_MAX_RSS_ENV = "POINTWISE_WORKER_MAX_RSS_MB"
 WORKER_START_LIMIT_S = 120.0
 """Importing TensorFlow takes ~3.5 s here; two minutes covers a cold disk and a busy machine."""
 POLL_S = 0.1
@@ -79,25 +85,10 @@ class WorkerKnobs:
         return env
 
 
-def default_max_rss_bytes() -> int:
-    """80% of physical memory unless `POINTWISE_WORKER_MAX_RSS_MB` says otherwise."""
-    raw = os.environ.get(WORKER_MAX_RSS_ENV, "").strip()
-    if not raw:
-        return int(0.8 * psutil.virtual_memory().total)
-    try:
-        mb = float(raw)
-    except ValueError:
-        mb = 0
-    if mb <= 0:
-        raise InvalidSpecError(WORKER_MAX_RSS_ENV, raw, "a positive number of MiB")
-    return int(mb * 2**20)
-
-
 class _Worker:
     def __init__(self, knobs: WorkerKnobs) -> None:
         self.knobs = knobs
-        # Lives as long as the process; read back for the crash message, closed in kill().
-        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115
+        self.stderr, self.stderr_note = _stderr_file()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "pointwise.worker"],
             stdin=subprocess.PIPE,
@@ -111,6 +102,7 @@ class _Worker:
         )
         self.events: queue.Queue[dict | None] = queue.Queue()
         self.ready = False
+        self.idle_rss_bytes = 0
         self.last_used = time.monotonic()
         self.lock = threading.Lock()
         threading.Thread(target=self._read_events, daemon=True, name=f"pointwise-worker-{self.pid}").start()
@@ -149,18 +141,20 @@ class _Worker:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=10)
         for stream in (self.process.stdin, self.process.stdout, self.stderr):
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError, AttributeError):
                 stream.close()
 
     def stderr_tail(self) -> str:
         """The last line the worker wrote to stderr (a Python error, usually): read before kill() closes it."""
+        if self.stderr == subprocess.DEVNULL:
+            return self.stderr_note
         try:
             self.stderr.seek(0, os.SEEK_END)
             size = self.stderr.tell()
             self.stderr.seek(max(0, size - STDERR_TAIL_BYTES))
             lines = self.stderr.read().decode("utf-8", "replace").strip().splitlines()
-        except (OSError, ValueError):
-            return ""
+        except (OSError, ValueError) as exc:
+            return f"its error output could not be read back ({exc.strerror or exc})"
         return lines[-1] if lines else ""
 
     def death_reason(self) -> str:
@@ -174,6 +168,20 @@ class _Worker:
             return f"killed by {name}{hint}"
         tail = self.stderr_tail()
         return f"exited with status {code}" + (f": {tail}" if tail else "")
+
+
+def _stderr_file():
+    """Where the worker's stderr goes: a temporary file read back for crash messages, and why not if it cannot be.
+
+    A full or unwritable temporary directory must not stop jobs from running or turn their errors into a bare
+    exit status: the worker then writes to /dev/null and crash messages say why nothing was captured.
+    """
+    try:
+        # Lives as long as the process; read back for the crash message, closed in kill().
+        return tempfile.TemporaryFile(), ""
+    except OSError as exc:
+        where = tempfile.gettempdir()
+        return subprocess.DEVNULL, f"its error output was not captured ({exc.strerror or exc} in {where})"
 
 
 class _DeviceQueue:
@@ -231,7 +239,10 @@ class WorkerPool:
         limits = active_limits()
         self.job_time_limit_s = job_time_limit_s or limits.job_time_limit_s
         self.idle_s = idle_s or limits.worker_idle_s
-        self.max_rss_bytes = max_rss_bytes or default_max_rss_bytes()
+        self.max_rss_bytes = max_rss_bytes or worker_max_rss_bytes()
+        # In demo mode a worker may grow by the memory budget and no more, so a run whose estimate is wrong
+        # is stopped instead of taking a shared host's memory.
+        self.budget_cap_bytes = limits.memory_budget_mb * 2**20 if demo_mode() else None
         self.max_workers = max_workers or limits.max_workers
         self.max_queued_jobs = max_queued_jobs or limits.max_queued_jobs
         self._workers: dict[WorkerKnobs, _Worker] = {}
@@ -256,7 +267,7 @@ class WorkerPool:
     ) -> Any:
         """Run one job and return its result; raises a `WorkerError` subclass if it does not complete."""
         on_event = on_event or (lambda event: None)
-        limit = time_limit_s or self.job_time_limit_s
+        limit = self.job_time_limit_s if time_limit_s is None else validate_time_limit_s("time_limit_s", time_limit_s)
         if self._queues[device].waiting() >= self.max_queued_jobs:
             raise QueueFullError(
                 f"{self._queues[device].waiting()} jobs are already queued or running on {device}, the most this "
@@ -319,6 +330,7 @@ class WorkerPool:
         while not worker.ready:
             event = self._next_event(worker, deadline, on_event, cancel, "starting the TensorFlow worker")
             if event.get("event") == "ready":
+                worker.idle_rss_bytes = worker.rss_bytes()
                 worker.ready = True
 
     def _run_on(self, worker, kind, payload, on_event, limit, cancel) -> Any:
@@ -368,14 +380,25 @@ class WorkerPool:
                 raise WorkerCrashedError(f"The TensorFlow worker died during {what}: {reason}.")
             return event
 
+    def rss_limit(self, worker: _Worker) -> tuple[int, str]:
+        """The resident memory `worker` may use, and where that figure comes from (for the message)."""
+        if self.budget_cap_bytes is not None and worker.ready:
+            cap = worker.idle_rss_bytes + self.budget_cap_bytes
+            if cap < self.max_rss_bytes:
+                return cap, (
+                    f"its idle {worker.idle_rss_bytes / 2**20:,.0f} MiB plus the demo memory budget of "
+                    f"{self.budget_cap_bytes / 2**20:,.0f} MiB, {MEMORY_BUDGET_ENV}"
+                )
+        return self.max_rss_bytes, WORKER_MAX_RSS_ENV
+
     def _enforce_limits(self, worker: _Worker, deadline: float, cancel, what: str) -> None:
         rss = worker.rss_bytes()
-        if rss > self.max_rss_bytes:
+        limit, source = self.rss_limit(worker)
+        if rss > limit:
             self._discard(worker)
             raise WorkerCrashedError(
                 f"The TensorFlow worker ran out of memory during {what}: it used {rss / 2**20:,.0f} MiB, "
-                f"over the limit of {self.max_rss_bytes / 2**20:,.0f} MiB ({WORKER_MAX_RSS_ENV}). "
-                "Try a smaller shape."
+                f"over the limit of {limit / 2**20:,.0f} MiB ({source}). Try a smaller shape."
             )
         if time.monotonic() > deadline:
             self._discard(worker)

@@ -2,18 +2,28 @@
 
 `POINTWISE_DEMO=1` (or the Streamlit secret of that name) selects `DEMO_LIMITS`; otherwise `LOCAL_LIMITS`,
 generous for someone running the app on their own machine. Any single field can be overridden with the
-environment variable `POINTWISE_<FIELD>` (e.g. `POINTWISE_MEMORY_BUDGET_MB=8192`).
+environment variable `POINTWISE_<FIELD>` (e.g. `POINTWISE_MEMORY_BUDGET_MB=8192`), within `LIMIT_RANGES`.
+`check_settings()` validates every setting at start-up, so a bad value fails at once with its name.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from dataclasses import dataclass, fields, replace
 
 from pointwise.errors import InvalidSpecError
 
 DEMO_ENV = "POINTWISE_DEMO"
 _TRUE_WORDS = {"1", "true", "on", "yes"}
+_FALSE_WORDS = {"", "0", "false", "off", "no"}
+WORKER_MAX_RSS_ENV = "POINTWISE_WORKER_MAX_RSS_MB"
+MIN_WORKER_MAX_RSS_MB = 1024
+"""An idle worker holds ~620 MiB (TensorFlow imported): a lower cap would stop every job."""
+MAX_WORKER_MAX_RSS_MB = 16 * 2**20
+DEFAULT_WORKER_RSS_FRACTION = 0.8
+"""Without `POINTWISE_WORKER_MAX_RSS_MB`, a worker may use this fraction of physical memory."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,19 @@ class Limits:
     max_workers: int
 
 
+LIMIT_RANGES: dict[str, tuple[float, float]] = {
+    "memory_budget_mb": (64, 1_048_576),
+    "live_max_elements": (1_000, 10_000_000_000),
+    "max_samples": (3, 2_000),
+    "max_sweep_points": (1, 576),
+    "job_time_limit_s": (1, 86_400),
+    "max_queued_jobs": (1, 10_000),
+    "worker_idle_s": (1, 86_400),
+    "max_workers": (1, 64),
+}
+"""Inclusive ranges for the overrides: finite, and wide enough for any real deployment. 2,000 samples is what a
+run accepts; 576 sweep points is 24 x 24, the most two sweep axes hold."""
+
 LOCAL_LIMITS = Limits(
     memory_budget_mb=4096,
     live_max_elements=4_000_000,
@@ -53,7 +76,7 @@ LOCAL_LIMITS = Limits(
 )
 DEMO_LIMITS = Limits(
     memory_budget_mb=512,
-    live_max_elements=1_000_000,
+    live_max_elements=4_000_000,
     max_samples=50,
     max_sweep_points=12,
     job_time_limit_s=60.0,
@@ -71,19 +94,61 @@ def env_name(field_name: str) -> str:
     return f"POINTWISE_{field_name.upper()}"
 
 
+MEMORY_BUDGET_ENV = env_name("memory_budget_mb")
+
+
 def active_limits() -> Limits:
     """The limits in force now: demo or local, with per-field environment overrides (validated)."""
     limits = DEMO_LIMITS if demo_mode() else LOCAL_LIMITS
     overrides = {}
     for field in fields(Limits):
-        raw = os.environ.get(env_name(field.name))
-        if raw is None or not raw.strip():
-            continue
-        try:
-            value = float(raw) if field.type == "float" else int(raw)
-        except ValueError:
-            value = None
-        if value is None or value <= 0:
-            raise InvalidSpecError(env_name(field.name), raw, "a positive number")
-        overrides[field.name] = value
+        name = env_name(field.name)
+        raw = os.environ.get(name)
+        if raw is not None and raw.strip():
+            overrides[field.name] = _parse_setting(name, raw, field.type == "int", LIMIT_RANGES[field.name])
     return replace(limits, **overrides)
+
+
+def worker_max_rss_bytes() -> int:
+    """The resident memory a worker may use: `POINTWISE_WORKER_MAX_RSS_MB`, or 80% of physical memory."""
+    import psutil
+
+    raw = os.environ.get(WORKER_MAX_RSS_ENV, "")
+    if not raw.strip():
+        return int(DEFAULT_WORKER_RSS_FRACTION * psutil.virtual_memory().total)
+    mib = _parse_setting(WORKER_MAX_RSS_ENV, raw, False, (MIN_WORKER_MAX_RSS_MB, MAX_WORKER_MAX_RSS_MB))
+    return int(mib * 2**20)
+
+
+def validate_time_limit_s(name: str, value: object) -> float:
+    """A job time limit in seconds (the CLI's `--time-limit`, a caller's `time_limit_s`), within range."""
+    low, high = LIMIT_RANGES["job_time_limit_s"]
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not (number and math.isfinite(value) and low <= value <= high):
+        raise InvalidSpecError(name, value, f"a number of seconds in [{low:,}, {high:,}]")
+    return float(value)
+
+
+def check_settings() -> None:
+    """Validate every `POINTWISE_*` setting now, so a bad value stops the app or CLI at start with a message.
+
+    Raises:
+        InvalidSpecError: naming the environment variable, its value and the allowed range.
+    """
+    raw_demo = os.environ.get(DEMO_ENV, "")
+    if raw_demo.strip().lower() not in _TRUE_WORDS | _FALSE_WORDS:
+        raise InvalidSpecError(DEMO_ENV, raw_demo, "1 or 0 (true/false, on/off, yes/no)")
+    active_limits()
+    worker_max_rss_bytes()
+
+
+def _parse_setting(name: str, raw: str, integer: bool, allowed: tuple[float, float]) -> int | float:
+    """`raw` as a finite number in `allowed` (inclusive); ASCII digits only, so `٣` is not read as 3."""
+    low, high = allowed
+    kind = "an integer" if integer else "a number"
+    text = raw.strip()
+    pattern = r"[0-9]{1,19}" if integer else r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
+    value = (int(text) if integer else float(text)) if re.fullmatch(pattern, text, re.ASCII) else None
+    if value is None or not (math.isfinite(value) and low <= value <= high):
+        raise InvalidSpecError(name, raw, f"{kind} in [{low:,}, {high:,}]")
+    return value

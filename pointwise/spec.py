@@ -23,11 +23,20 @@ PASSES = ("forward", "backward")
 PASS_LABELS = {"forward": "forward", "backward": "forward+backward"}
 MODE_LABELS = {"eager": "eager", "graph": "graph (tf.function)", "xla": "XLA (jit_compile)"}
 
-_DEVICE_PATTERN = re.compile(r"^(CPU|GPU):(\d{1,2})$")
+# ASCII digits only: `\d` also matches e.g. Arabic-Indic digits, which TensorFlow rejects later, in the worker.
+_DEVICE_PATTERN = re.compile(r"(CPU|GPU):([0-9]{1,2})")
 _TRUE_WORDS = {"1", "true", "on", "yes"}
 _FALSE_WORDS = {"0", "false", "off", "no"}
 
 MEMORY_BUDGET_ENV = env_name("memory_budget_mb")
+
+JOB_OVERHEAD_BYTES = 64 * 2**20
+"""What any job adds (tracing, Keras layer objects, a benchmark's environment card): 20-75 MiB measured."""
+# Fitted by benchmarks/memory_estimate.py, in units of the tensor's size in the compute type (see below).
+INPUT_FACTOR = 2.5
+BASELINE_OUTPUT_FACTOR = 1.4
+EXTRA_VARIANT_OUTPUT_FACTOR = 0.6
+BACKWARD_FACTOR = 0.4
 
 # Inclusive ranges. The upper limits keep any single axis sane; the memory budget is what bounds the total.
 INT_RANGES: dict[str, tuple[int, int]] = {
@@ -108,24 +117,33 @@ def memory_budget_bytes() -> int:
 
 
 def estimate_memory_bytes(spec: RunSpec) -> int:
-    """Peak bytes a job on `spec` is expected to hold at once, with headroom left to the budget.
+    """Peak growth of a worker's resident memory while it runs `spec` (the equivalence check or a benchmark).
 
-    Counted: the input; one output per variant plus the baseline (the equivalence check holds them all);
-    every variant's weights (Example 3's grow with H*W); float64 copies of input, kernel and output for the
-    NumPy reference; and for the backward pass the gradients of input and weights.
+    Fitted to measurements of fresh workers (`benchmarks/memory_estimate.py` names the grid and prints the
+    ratios). TensorFlow's CPU allocator keeps what it frees and rounds regions up, so a tensor costs more
+    than its bytes, and sizes are counted in the compute type (CPU kernels for 16-bit types work in
+    float32): the input ~2.5x its size (built a slab at a time), the baseline's output ~1.4x, each further
+    variant ~0.6x of an output more (the check holds two outputs at a time, in their dtype, and compares them
+    in float64 slabs), the backward pass's gradients, every variant's weights (Example 3's grow with H*W),
+    and TensorFlow's fixed per-job cost.
     """
     item = DTYPE_ITEMSIZE[spec.dtype]
-    inputs = spec.pixels * spec.channels
-    outputs = spec.pixels * spec.filters
-    pointwise_params = spec.channels * spec.filters + spec.filters
-    params = pointwise_params * (len(spec.variants) + 1)
+    compute_item = max(item, 4)
+    input_unit = spec.pixels * spec.channels * compute_item
+    output_unit = spec.pixels * spec.filters * compute_item
+    layers_run = len(set(spec.variants) | {BASELINE_KEY})
+    weights = (spec.channels * spec.filters + spec.filters) * layers_run
     if "seed_dense_flatten" in spec.variants:
-        params += spec.height * spec.width * spec.channels * spec.filters
-    live = inputs + outputs * (len(spec.variants) + 1) + params
+        weights += spec.height * spec.width * spec.channels * spec.filters
+    total = (
+        JOB_OVERHEAD_BYTES
+        + INPUT_FACTOR * input_unit
+        + output_unit * (BASELINE_OUTPUT_FACTOR + EXTRA_VARIANT_OUTPUT_FACTOR * (layers_run - 1))
+        + weights * item
+    )
     if spec.pass_kind == "backward":
-        live += inputs + params
-    reference = 8 * (inputs + outputs + pointwise_params)
-    return item * live + reference
+        total += BACKWARD_FACTOR * (input_unit + output_unit) + weights * item
+    return int(total)
 
 
 def check_live_size(spec: RunSpec) -> None:
@@ -191,7 +209,7 @@ def normalize_device(value: Any) -> str:
     if text in ("CPU", "GPU"):
         text += ":0"
     text = text.removeprefix("/DEVICE:")
-    if not _DEVICE_PATTERN.match(text):
+    if not _DEVICE_PATTERN.fullmatch(text):
         raise InvalidSpecError("device", value, "CPU:0 or GPU:n (n = 0..99)")
     return text
 

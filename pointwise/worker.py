@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import resource
 import sys
@@ -67,11 +68,21 @@ def main() -> None:
                     "event": "error",
                     "error_type": type(exc).__name__ if isinstance(exc, PointwiseError) else "internal",
                     "field": exc.field if isinstance(exc, InvalidSpecError) else None,
-                    "value": repr(exc.value) if isinstance(exc, InvalidSpecError) else None,
+                    "value": _json_value(exc.value) if isinstance(exc, InvalidSpecError) else None,
                     "expected": exc.expected if isinstance(exc, InvalidSpecError) else None,
                     "message": str(exc) if isinstance(exc, PointwiseError) else f"{type(exc).__name__}: {exc}",
                 }
             )
+
+
+def _json_value(value):
+    """`value` as the server should echo it: itself when JSON keeps it exactly (the server's message applies
+    repr() once, as for a local error), its text otherwise (NaN, tuples, objects)."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    return str(value)
 
 
 class _JobHandler:

@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -86,6 +87,11 @@ def test_sweep_and_ceilings():
     assert done.returncode == 0, done.stderr
     points = json.loads(done.stdout)
     assert [p["values"]["channels"] for p in points] == [2, 4, 8]
+    assert [line for line in done.stderr.splitlines() if line.startswith("point ")] == [
+        "point 1/3: channels=2",
+        "point 2/3: channels=4",
+        "point 3/3: channels=8",
+    ]
     done = cli("ceilings", "--json")
     assert done.returncode == 0 and json.loads(done.stdout)["bandwidth_gb_per_s"] > 0
 
@@ -105,11 +111,19 @@ def test_sweep_and_ceilings():
         (("bench", "--shape", "512,512,512,64", "--filters", "64"), "shape"),
         (
             ("sweep", "--shape", "2,3,3,4", "--filters", "5", "--param", "depth", "--start", "1", "--stop", "4"),
-            "parameter",
+            "param",
         ),
+        (("sweep", "--param", "batch", "--start", "1", "--stop", "1e29"), "stop"),
+        (("sweep", "--param", "batch", "--start", "1", "--stop", "100000000000000000000000000000"), "stop"),
+        (("bench", "--time-limit", "nan"), "--time-limit"),
+        (("bench", "--time-limit", "inf"), "--time-limit"),
+        (("bench", "--time-limit", "-1"), "--time-limit"),
+        (("bench", "--json", "/nonexistent-dir/run.json"), "--json"),
+        (("bench", "--json", "/dev/full"), "--json"),
+        (("check", "--shape", "1,2,2,2", "--filters", "2", "--device", "CPU:٣"), "device"),
         (("sweep", "--shape", "2,3,3,4", "--filters", "5", "--param", "batch", "--start", "8", "--stop", "4"), "stop"),
         (("ceilings", "--device", "quantum"), "device"),
-        (("bench", "--shape", "2,3,3,4"), "filters"),
+        (("check", "--shape", "2,3,3,4"), "filters"),
         (("bench", "--shape", "1,2,2,2", "--filters", "2", "--nope"), "--nope"),
     ],
 )
@@ -119,3 +133,48 @@ def test_bad_input_exits_2_with_one_line_naming_the_field(args, field):
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
     assert field in lines[0] and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("POINTWISE_JOB_TIME_LIMIT_S", "nan"),
+        ("POINTWISE_JOB_TIME_LIMIT_S", "inf"),
+        ("POINTWISE_JOB_TIME_LIMIT_S", "-1"),
+        ("POINTWISE_WORKER_MAX_RSS_MB", "inf"),
+        ("POINTWISE_WORKER_MAX_RSS_MB", "600"),
+    ],
+)
+def test_bad_setting_stops_the_cli_at_start_naming_the_variable(variable, value):
+    env = {**os.environ, variable: value}
+    done = subprocess.run(
+        [sys.executable, "-m", "pointwise", "variants"], cwd=ROOT, capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert variable in done.stderr and repr(value) in done.stderr and "[" in done.stderr
+
+
+def test_json_destination_is_probed_and_left_as_it_was(tmp_path):
+    from pointwise.cli_output import JsonDestination
+
+    existing = tmp_path / "old.json"
+    existing.write_text("kept")
+    JsonDestination(str(existing)).close()
+    assert existing.read_text() == "kept"
+    fresh = tmp_path / "new.json"
+    JsonDestination(str(fresh)).close()
+    assert not fresh.exists()
+    destination = JsonDestination(str(existing))
+    destination.write({"a": 1})
+    destination.close()
+    assert json.loads(existing.read_text()) == {"a": 1}
+
+
+@pytest.mark.slow
+def test_check_table_fits_120_columns_under_a_one_line_header():
+    done = cli("check", "--shape", "2,6,7,5", "--filters", "3", "--dtype", "float64", "--mode", "eager")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "2x6x7x5 -> 3 filters, float64, eager, CPU:0, oneDNN off"
+    assert max(map(len, lines)) <= 120
+    assert "Not a pointwise con" in done.stdout and "NaN" not in done.stdout

@@ -16,9 +16,10 @@ def test_local_limits_by_default(monkeypatch):
 def test_demo_mode_tightens_every_cap(monkeypatch):
     monkeypatch.setenv("POINTWISE_DEMO", "1")
     assert active_limits() == DEMO_LIMITS
+    # The live cap is the same: the default configuration (3.2M elements) must run live in the demo too.
+    assert DEMO_LIMITS.live_max_elements <= LOCAL_LIMITS.live_max_elements
     for field in (
         "memory_budget_mb",
-        "live_max_elements",
         "max_samples",
         "max_sweep_points",
         "job_time_limit_s",
@@ -31,7 +32,7 @@ def test_demo_mode_tightens_every_cap(monkeypatch):
     with pytest.raises(InvalidSpecError, match="512 MiB"):
         make_run_spec(batch=64)
     with pytest.raises(InvalidSpecError, match="live run"):
-        check_live_size(make_run_spec(batch=4))
+        check_live_size(make_run_spec(batch=4096, height=32, width=32, channels=1, filters=1))
     with pytest.raises(InvalidSpecError, match="at most 12 sweep points"):
         plan_grid(small_spec(), {"channels": sweep_values(1, 64, 4), "filters": sweep_values(1, 64, 4)})
     pool = WorkerPool()

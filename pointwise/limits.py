@@ -52,7 +52,7 @@ class Limits:
 
 
 LIMIT_RANGES: dict[str, tuple[float, float]] = {
-    "memory_budget_mb": (64, 1_048_576),
+    "memory_budget_mb": (128, 1_048_576),
     "live_max_elements": (1_000, 10_000_000_000),
     "max_samples": (3, 2_000),
     "max_sweep_points": (1, 576),

@@ -8,8 +8,10 @@ worker is idle), so no short-lived peak is missed between samples.
 Grid (CPU:0, graph mode, oneDNN off): `check` jobs (the equivalence check: baseline, variants, float64
 reference) and `bench` jobs (equivalence check then timing, 3 samples; roofline ceilings are measured once
 up front so each point measures the run alone), over float32, float16, bfloat16 and float64, forward and
-backward, one and several variants, with C < F, C = F and C > F, at estimates from ~64 MiB to ~1 GiB, where
-TensorFlow's fixed per-job overhead (tracing, Keras layer objects: tens of MiB) no longer dominates.
+backward, one, two, four and eight variants, with C < F, C = F and C > F, at estimates from ~150 MiB to
+~800 MiB, where TensorFlow's fixed per-job overhead (tracing, Keras layer objects: 20-75 MiB) no longer
+dominates. The last three points are the fit's worst cases: what a variant adds depends on how TensorFlow's
+allocator reuses what the previous one freed, which one linear model does not capture.
 Goal: every ratio measured / estimate within 0.75-1.25.
 """
 
@@ -45,6 +47,9 @@ GRID = [
     ("bench", dict(batch=8, height=128, width=128, channels=64, filters=64, variants=FOUR)),
     ("bench", dict(batch=4, height=128, width=128, channels=128, filters=128, variants=FOUR, pass_kind="backward")),
     ("bench", dict(batch=2, height=256, width=256, channels=32, filters=96, variants=ONE, dtype="float16")),
+    ("check", dict(batch=2, height=512, width=512, channels=64, filters=64, variants=("conv2d_1x1", "dense"))),
+    ("check", dict(batch=16, height=56, width=56, channels=64, filters=256, variants=EQUIVALENT_KEYS)),
+    ("bench", dict(batch=4, height=128, width=128, channels=64, filters=64, variants=FOUR, dtype="bfloat16")),
 ]
 
 

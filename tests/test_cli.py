@@ -177,4 +177,4 @@ def test_check_table_fits_120_columns_under_a_one_line_header():
     lines = done.stdout.splitlines()
     assert lines[0] == "2x6x7x5 -> 3 filters, float64, eager, CPU:0, oneDNN off"
     assert max(map(len, lines)) <= 120
-    assert "Not a pointwise con" in done.stdout and "NaN" not in done.stdout
+    assert "Not a pointwise" in done.stdout and "NaN" not in done.stdout

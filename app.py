@@ -25,7 +25,7 @@ from streamlit.errors import StreamlitSecretNotFoundError
 from pointwise import InvalidSpecError, PointwiseError, make_run_spec
 from pointwise.devices import available_devices, probe_gpus
 from pointwise.jobs import EventCallback, WorkerKnobs, default_pool
-from pointwise.limits import DEMO_ENV, active_limits, demo_mode
+from pointwise.limits import DEMO_ENV, active_limits, check_settings, demo_mode
 from pointwise.query import (
     QUERY_KEYS,
     QUERY_LABELS,
@@ -68,6 +68,12 @@ class PageContext:
 def run_router() -> None:
     _demo_mode_from_secrets()
     st.set_page_config(page_title="Pointwise Lab", page_icon="🔬", layout="wide")
+    try:
+        check_settings()
+    except InvalidSpecError as exc:
+        # A misconfigured server must say which setting is wrong, not fail later inside a job.
+        st.error(f"The server's settings are invalid: {escape_markdown(exc, 600)}")
+        st.stop()
     navigation = st.navigation(
         [st.Page(path, title=title, icon=icon, url_path=url, default=(url == "")) for path, title, icon, url in PAGES]
     )

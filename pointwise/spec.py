@@ -111,6 +111,20 @@ class RunSpec:
 SPEC_FIELDS = tuple(f.name for f in fields(RunSpec))
 
 
+def format_shape(shape, style: str = "x") -> str:
+    """A shape as people read it: `8x56x56x64` (style "x") or `(8, 56, 56, 64)` (style "tuple"); None is "—"."""
+    if shape is None:
+        return "—"
+    if style == "tuple":
+        return "(" + ", ".join(map(str, shape)) + ")"
+    return "x".join(map(str, shape))
+
+
+def is_gpu(device: str) -> bool:
+    """Whether a canonical device name (`CPU:0`, `GPU:n`) is a GPU: the one rule for the device kind."""
+    return device.startswith("GPU")
+
+
 def memory_budget_bytes() -> int:
     """The budget a run's estimated memory must fit in (`pointwise.limits`)."""
     return int(active_limits().memory_budget_mb * 2**20)

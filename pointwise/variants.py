@@ -29,7 +29,8 @@ class Variant:
         explanation: one paragraph on what the layer really computes.
         expected_equivalent: whether its output should match `Conv2D(filters, 1)`.
         layer_class: the Keras class name that implements it (in `keras.layers` or `pointwise.layers`).
-        flattens_spatial: its output folds H and W into one axis, so it is compared after a reshape.
+        dense_over_image: its kernel has a row for every input value of the image, (H*W*C, F), instead of one
+            (C, F) matrix shared by every pixel: Seed Example 3. Its parameter count grows with the image.
     """
 
     key: str
@@ -38,11 +39,16 @@ class Variant:
     explanation: str
     expected_equivalent: bool
     layer_class: str
-    flattens_spatial: bool = False
+    dense_over_image: bool = False
 
     @property
     def is_seed(self) -> bool:
         return self.origin == ORIGIN_SEED
+
+    def param_count(self, height: int, width: int, channels: int, filters: int, use_bias: bool = True) -> int:
+        """Weights of this variant's layer on an (H, W, C) input: (C, F) + F, or (H*W*C, F) + F."""
+        rows = height * width * channels if self.dense_over_image else channels
+        return rows * filters + (filters if use_bias else 0)
 
 
 VARIANTS: dict[str, Variant] = {
@@ -85,7 +91,6 @@ VARIANTS: dict[str, Variant] = {
             ),
             expected_equivalent=True,
             layer_class="SeedEinsum",
-            flattens_spatial=True,
         ),
         Variant(
             key="seed_dense_flatten",
@@ -99,6 +104,7 @@ VARIANTS: dict[str, Variant] = {
             ),
             expected_equivalent=False,
             layer_class="SeedDenseFlatten",
+            dense_over_image=True,
         ),
         Variant(
             key="dense",

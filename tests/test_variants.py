@@ -38,7 +38,9 @@ def test_seed_examples_are_labelled_and_example_3_is_not_equivalent():
     for key in SEED_KEYS:
         assert VARIANTS[key].origin == ORIGIN_SEED and VARIANTS[key].label.startswith("Seed Example")
     assert "seed_dense_flatten" not in EQUIVALENT_KEYS
-    assert VARIANTS["seed_einsum"].flattens_spatial
+    assert VARIANTS["seed_dense_flatten"].dense_over_image and not VARIANTS["seed_einsum"].dense_over_image
+    assert VARIANTS["seed_dense_flatten"].param_count(6, 7, 5, 3) == 6 * 7 * 5 * 3 + 3
+    assert VARIANTS["dense"].param_count(6, 7, 5, 3) == VARIANTS["conv2d_1x1"].param_count(1, 1, 5, 3) == 18
 
 
 @pytest.mark.parametrize("key", sorted(REQUIRED - {"conv2d_1x1", "dense"}))

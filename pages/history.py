@@ -5,14 +5,14 @@ import time
 import pandas as pd
 import streamlit as st
 
-from app import page_setup, visitor_token
+from app import page_setup
 from pointwise import ImportRejectedError, StoreError
 from pointwise.charts import timing_distribution
 from pointwise.frames import compare_frame, samples_frame
-from pointwise.importing import IMPORTS_PER_MINUTE, MAX_IMPORT_BYTES, MAX_LABEL_CHARS, imports_allowed
 from pointwise.limits import demo_mode
-from pointwise.store import RunStore
+from pointwise.store import IMPORTS_PER_MINUTE, MAX_IMPORT_BYTES, MAX_LABEL_CHARS, RunStore, imports_allowed
 from pointwise.text import bounded, escape_html, escape_markdown
+from pointwise.ui import visitor_token
 
 _IMPORT_TIMES = "history_import_times"
 _NOTICE = "history_notice"

@@ -17,9 +17,9 @@ from pointwise.charts import speedup_chart, timing_distribution
 from pointwise.classroom import load_uploaded_image
 from pointwise.errors import ImportRejectedError, InvalidSpecError
 from pointwise.frames import compare_frame, samples_frame, stats_frame
-from pointwise.importing import parse_result_json
 from pointwise.query import QUERY_KEYS, query_problems
 from pointwise.spec import SPEC_FIELDS, RunSpec, make_run_spec
+from pointwise.store import parse_result_json
 from test_store import _payload
 
 FUZZ = settings(

@@ -7,7 +7,7 @@ import pytest
 
 from pointwise.errors import ImportRejectedError
 from pointwise.frames import samples_frame, stats_frame
-from pointwise.importing import IMPORTS_PER_MINUTE, imports_allowed, parse_result_json
+from pointwise.store import IMPORTS_PER_MINUTE, imports_allowed, parse_result_json
 from test_store import _payload
 
 HALF_MIB = "x" * (2**19)

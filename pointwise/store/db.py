@@ -13,7 +13,6 @@ messages never hold the file's path, because the app shows them to every visitor
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import logging
 import math
@@ -25,52 +24,19 @@ from pathlib import Path
 from urllib.parse import quote
 
 from pointwise.errors import InvalidSpecError, StoreError
-from pointwise.importing import MAX_LABEL_CHARS, clean_environment, parse_result_json
 from pointwise.results import BenchmarkResult
+from pointwise.store.importing import MAX_LABEL_CHARS, clean_environment, parse_result_json
+from pointwise.store.schema import LIST_COLUMNS, OUR_TABLES, SCHEMA_VERSION, migrate, run_digest, schema_version
 from pointwise.text import bounded
 
-__all__ = ["DB_ENV", "SCHEMA_VERSION", "ImportOutcome", "RunStore", "default_label", "parse_result_json"]
-
 DB_ENV = "POINTWISE_DB"
-DEFAULT_DB = Path(__file__).resolve().parent.parent / "data" / "runs.sqlite3"
-SCHEMA_VERSION = 2
+DEFAULT_DB = Path(__file__).resolve().parents[2] / "data" / "runs.sqlite3"
 LATEST_SCAN_ROWS = 20
 """Home shows the newest run that can be read; it looks this far back past unreadable rows."""
 LIST_TEXT_CHARS = 200
 """Columns of the run list are cut to this, so rows stored before the import caps stay cheap to render."""
 
 _logger = logging.getLogger(__name__)
-_OUR_TABLES = {"runs", "sqlite_sequence"}
-_RUN_TABLE = """
-CREATE TABLE runs (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    created_at  TEXT NOT NULL,
-    label       TEXT NOT NULL,
-    source      TEXT NOT NULL,
-    machine     TEXT NOT NULL,
-    device      TEXT NOT NULL,
-    dtype       TEXT NOT NULL,
-    mode        TEXT NOT NULL,
-    pass_kind   TEXT NOT NULL,
-    shape       TEXT NOT NULL,
-    filters     INTEGER NOT NULL,
-    variants    TEXT NOT NULL,
-    payload     TEXT NOT NULL
-)"""
-LIST_COLUMNS = (
-    "id",
-    "created_at",
-    "label",
-    "source",
-    "machine",
-    "device",
-    "dtype",
-    "mode",
-    "pass_kind",
-    "shape",
-    "filters",
-    "variants",
-)
 
 
 def default_db_path() -> Path:
@@ -108,7 +74,7 @@ class RunStore:
             if write:
                 connection.execute("PRAGMA journal_mode=WAL")
                 connection.execute("BEGIN IMMEDIATE")
-                _migrate(connection)
+                migrate(connection)
             yield connection
             if write:
                 connection.execute("COMMIT")
@@ -186,7 +152,7 @@ class RunStore:
         if not self._readable():
             return set()
         with self._connect() as db:
-            if _version(db) < 2:
+            if schema_version(db) < 2:
                 return set()
             return {int(r[0]) for r in db.execute("SELECT id FROM runs WHERE owner = ?", (owner,))}
 
@@ -278,52 +244,20 @@ def _finite_or_none(values: dict) -> dict:
     return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in values.items()}
 
 
-def _version(db: sqlite3.Connection) -> int:
-    return int(db.execute("PRAGMA user_version").fetchone()[0])
-
-
 def _check_ours(db: sqlite3.Connection) -> None:
     """Refuse a database of a newer schema, or one that holds another program's tables."""
-    version = _version(db)
+    version = schema_version(db)
     if version > SCHEMA_VERSION:
         raise StoreError(
             f"The run database has schema version {version}, newer than this app's {SCHEMA_VERSION}: "
             "upgrade the app to read it."
         )
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if (version == 0 and tables - _OUR_TABLES) or (version > 0 and "runs" not in tables):
+    if (version == 0 and tables - OUR_TABLES) or (version > 0 and "runs" not in tables):
         raise StoreError(
             "The file set as the run database is not a Pointwise Lab run database: it was left unchanged. "
             f"Set {DB_ENV} to another file."
         )
-
-
-def _migrate(db: sqlite3.Connection) -> None:
-    """Bring the schema to `SCHEMA_VERSION` inside the caller's transaction: 0 -> 1 -> 2."""
-    version = _version(db)
-    if version < 1:
-        db.execute(_RUN_TABLE)
-        db.execute("CREATE INDEX runs_created ON runs (created_at)")
-    if version < 2:
-        # Runs from before owners get none: in the public demo nobody may rename or delete them.
-        db.execute("ALTER TABLE runs ADD COLUMN owner TEXT")
-        db.execute("ALTER TABLE runs ADD COLUMN digest TEXT")
-        db.execute("CREATE INDEX runs_digest ON runs (digest)")
-        for run_id, payload in db.execute("SELECT id, payload FROM runs").fetchall():
-            try:
-                digest = run_digest(BenchmarkResult.from_dict(json.loads(payload)))
-            except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
-                continue
-            db.execute("UPDATE runs SET digest = ? WHERE id = ?", (digest, run_id))
-    if version < SCHEMA_VERSION:
-        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-
-
-def run_digest(result: BenchmarkResult) -> str:
-    """Identifies a run by what was measured, where and when (not by its label), to spot a repeated import."""
-    data = result.to_dict()
-    measured = {"spec": data["spec"], "environment": data["environment"], "measurements": data["measurements"]}
-    return hashlib.sha256(json.dumps(measured, sort_keys=True).encode()).hexdigest()
 
 
 def _insert(db: sqlite3.Connection, result: BenchmarkResult, label: str | None, source: str, owner: str | None) -> int:

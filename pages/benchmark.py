@@ -10,6 +10,7 @@ from pointwise.frames import (
     STATS_TABLE_HELP,
     environment_frame,
     memory_summary,
+    noisy_variants,
     samples_frame,
     stats_frame,
     stats_table,
@@ -58,11 +59,9 @@ if result is not None:
             f"95% interval. Called faster or slower only when the Mann-Whitney p < {SIGNIFICANCE_LEVEL} and the "
             "interval excludes 1."
         )
-    noisy = stats[stats["noisy"]]
-    if not noisy.empty:
-        listed = ", ".join(
-            f"{escape_markdown(row.variant)} ({row.iqr_ms / row.median_ms:.0%})" for row in noisy.itertuples()
-        )
+    noisy = noisy_variants(result)
+    if noisy:
+        listed = ", ".join(f"{escape_markdown(label)} ({ratio:.0%})" for label, ratio in noisy)
         st.warning(
             f"Noisy timings (IQR above {NOISY_IQR_RATIO:.0%} of the median): {listed}. Take more samples or quiet "
             "the machine before trusting differences smaller than the intervals below.",

@@ -7,7 +7,7 @@ from pointwise.frames import EQUIVALENCE_TABLE_FORMATS, equivalence_frame, is_al
 from pointwise.jobs import run_check
 from pointwise.spec import check_live_size
 from pointwise.text import escape_html, escape_markdown
-from pointwise.variants import VARIANTS, variant_source
+from pointwise.variants import BASELINE_KEY, VARIANTS, variant_source
 
 context = page_setup()
 st.title("Explore: is it really a pointwise convolution?")
@@ -39,11 +39,11 @@ if show_context_messages(context):
         config["note / reason"] = st.column_config.TextColumn(width="large")
         st.dataframe(table, hide_index=True, column_config=config)
         for report in result.reports:
-            if not report.equivalent and report.key == "seed_dense_flatten":
+            if not report.equivalent and not VARIANTS[report.key].expected_equivalent:
                 reason = escape_markdown(report.reason, 600)
                 st.error(f"**{escape_markdown(report.label)}** — {reason}", icon=":material/warning:")
         # The baseline against itself is a flat zero map: offer the other variants first.
-        comparable = sorted((r for r in result.reports if r.diff_map is not None), key=lambda r: r.key == "conv2d_1x1")
+        comparable = sorted((r for r in result.reports if r.diff_map is not None), key=lambda r: r.key == BASELINE_KEY)
         if comparable:
             labels = {r.label: r for r in comparable}
             chosen = labels[st.selectbox("Variant for the error plots", list(labels))]

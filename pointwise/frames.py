@@ -84,14 +84,14 @@ def stats_frame(result: BenchmarkResult) -> pd.DataFrame:
                 "p95_ms": s.p95_s * 1e3,
                 "gflops_per_s": s.gflops_per_s,
                 "roofline_pct": None if s.roofline_fraction is None else 100 * s.roofline_fraction,
-                "speedup_vs_conv2d": s.speedup_vs_baseline,
-                "speedup_ci95_low": s.speedup_ci_low,
-                "speedup_ci95_high": s.speedup_ci_high,
-                "p_value_vs_conv2d": s.p_value_vs_baseline,
+                "speedup_vs_conv2d": s.speedup_vs_conv2d,
+                "speedup_ci95_low": s.speedup_ci95_low,
+                "speedup_ci95_high": s.speedup_ci95_high,
+                "p_value_vs_conv2d": s.p_value_vs_conv2d,
                 "cold_start_ms": s.cold_start_s * 1e3,
                 "samples": s.samples,
                 "calls_per_block": s.calls_per_block,
-                "intensity_flop_per_byte": s.intensity_flops_per_byte,
+                "intensity_flop_per_byte": s.intensity_flop_per_byte,
                 "peak_gpu_memory_mib": None if s.peak_memory_bytes is None else s.peak_memory_bytes / 2**20,
                 "noisy": s.noisy,
             }
@@ -108,6 +108,12 @@ def verdict_lines(result: BenchmarkResult) -> list[tuple[str, str]]:
         if verdict is not None:
             lines.append((_label(s.key), verdict))
     return lines
+
+
+def noisy_variants(result: BenchmarkResult) -> list[tuple[str, float]]:
+    """(variant label, IQR / median) for every variant whose timings are noisy (IQR above `NOISY_IQR_RATIO` of
+    the median), in measurement order."""
+    return [(_label(s.key), s.iqr_ratio) for s in result.statistics if s.noisy]
 
 
 def _intervals(lows: pd.Series, highs: pd.Series) -> list[str]:

@@ -172,9 +172,9 @@ class Ceilings:
     gemm_size: int
     stream_bytes: int
 
-    def roofline_gflops_per_s(self, intensity_flops_per_byte: float) -> float:
+    def roofline_gflops_per_s(self, intensity_flop_per_byte: float) -> float:
         """min(peak, intensity * bandwidth): the best any kernel of that intensity can do here."""
-        return min(self.peak_gflops_per_s, intensity_flops_per_byte * self.bandwidth_gb_per_s)
+        return min(self.peak_gflops_per_s, intensity_flop_per_byte * self.bandwidth_gb_per_s)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

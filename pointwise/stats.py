@@ -46,13 +46,18 @@ class VariantStats:
     cold_start_s: float
     gflops_per_s: float
     bytes_per_call: int
-    intensity_flops_per_byte: float
+    intensity_flop_per_byte: float
     roofline_fraction: float | None
-    speedup_vs_baseline: float | None
-    speedup_ci_low: float | None
-    speedup_ci_high: float | None
-    p_value_vs_baseline: float | None
+    speedup_vs_conv2d: float | None
+    speedup_ci95_low: float | None
+    speedup_ci95_high: float | None
+    p_value_vs_conv2d: float | None
     peak_memory_bytes: int | None
+
+    @property
+    def iqr_ratio(self) -> float:
+        """IQR / median: the spread relative to the typical time (0.0 for a zero median, which has no scale)."""
+        return self.iqr_s / self.median_s if self.median_s > 0 else 0.0
 
     @property
     def noisy(self) -> bool:
@@ -152,12 +157,12 @@ def summarize(result) -> list[VariantStats]:
                 cold_start_s=m.cold_start_s,
                 gflops_per_s=gflops,
                 bytes_per_call=moved,
-                intensity_flops_per_byte=intensity,
+                intensity_flop_per_byte=intensity,
                 roofline_fraction=gflops / roofline if roofline else None,
-                speedup_vs_baseline=speedup,
-                speedup_ci_low=sp_low,
-                speedup_ci_high=sp_high,
-                p_value_vs_baseline=p_value,
+                speedup_vs_conv2d=speedup,
+                speedup_ci95_low=sp_low,
+                speedup_ci95_high=sp_high,
+                p_value_vs_conv2d=p_value,
                 peak_memory_bytes=m.peak_memory_bytes,
             )
         )
@@ -166,10 +171,10 @@ def summarize(result) -> list[VariantStats]:
 
 def is_significant(s: VariantStats) -> bool:
     """See `SIGNIFICANCE_LEVEL`; False for the baseline and for runs without one."""
-    if s.p_value_vs_baseline is None or s.speedup_ci_low is None or s.speedup_ci_high is None:
+    if s.p_value_vs_conv2d is None or s.speedup_ci95_low is None or s.speedup_ci95_high is None:
         return False
-    excludes_one = s.speedup_ci_low > 1.0 or s.speedup_ci_high < 1.0
-    return s.p_value_vs_baseline < SIGNIFICANCE_LEVEL and excludes_one
+    excludes_one = s.speedup_ci95_low > 1.0 or s.speedup_ci95_high < 1.0
+    return s.p_value_vs_conv2d < SIGNIFICANCE_LEVEL and excludes_one
 
 
 def format_p_value(p_value: float) -> str:
@@ -180,11 +185,11 @@ def format_p_value(p_value: float) -> str:
 def speedup_verdict(s: VariantStats) -> str | None:
     """One plain sentence on `s` against the baseline, e.g. "0.470x [0.430, 0.560], slower, p = 3e-11";
     None for the baseline itself and for runs without a baseline (nothing to compare with)."""
-    if s.speedup_vs_baseline is None or s.p_value_vs_baseline is None:
+    if s.speedup_vs_conv2d is None or s.p_value_vs_conv2d is None:
         return None
-    ratio = f"{s.speedup_vs_baseline:#.3g}x [{s.speedup_ci_low:#.3g}, {s.speedup_ci_high:#.3g}]"
+    ratio = f"{s.speedup_vs_conv2d:#.3g}x [{s.speedup_ci95_low:#.3g}, {s.speedup_ci95_high:#.3g}]"
     if not is_significant(s):
-        return f"{ratio}, no significant difference (p = {format_p_value(s.p_value_vs_baseline)})"
+        return f"{ratio}, no significant difference (p = {format_p_value(s.p_value_vs_conv2d)})"
     # The interval, not the point estimate, says which side of 1.0 the evidence is on.
-    direction = "faster" if s.speedup_ci_low > 1.0 else "slower"
-    return f"{ratio}, {direction}, p = {format_p_value(s.p_value_vs_baseline)}"
+    direction = "faster" if s.speedup_ci95_low > 1.0 else "slower"
+    return f"{ratio}, {direction}, p = {format_p_value(s.p_value_vs_conv2d)}"

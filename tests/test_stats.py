@@ -23,8 +23,8 @@ def test_known_answers_on_synthetic_samples():
     assert conv.std_s == pytest.approx(np.std(base, ddof=1))
     assert conv.min_s == pytest.approx(1e-3)
     assert conv.p5_s == pytest.approx(np.percentile(base, 5))
-    assert conv.speedup_vs_baseline == 1.0 and conv.p_value_vs_baseline is None
-    assert stats["dense"].speedup_vs_baseline == pytest.approx(2.0)
+    assert conv.speedup_vs_conv2d == 1.0 and conv.p_value_vs_conv2d is None
+    assert stats["dense"].speedup_vs_conv2d == pytest.approx(2.0)
     assert stats["dense"].gflops_per_s == pytest.approx(small_spec().forward_flops / 1.5e-3 / 1e9)
 
 
@@ -34,10 +34,10 @@ def test_speedup_interval_brackets_the_true_ratio_and_test_detects_a_shift():
     faster = rng.normal(8e-3, 0.2e-3, 200)
     same = rng.normal(10e-3, 0.2e-3, 200)
     stats = {s.key: s for s in summarize(_result({"conv2d_1x1": base, "dense": faster, "pointwise": same}))}
-    assert stats["dense"].speedup_ci_low < 1.25 < stats["dense"].speedup_ci_high
-    assert stats["dense"].p_value_vs_baseline < 1e-10
-    assert stats["pointwise"].p_value_vs_baseline > 0.01
-    assert stats["pointwise"].speedup_ci_low < 1.0 < stats["pointwise"].speedup_ci_high
+    assert stats["dense"].speedup_ci95_low < 1.25 < stats["dense"].speedup_ci95_high
+    assert stats["dense"].p_value_vs_conv2d < 1e-10
+    assert stats["pointwise"].p_value_vs_conv2d > 0.01
+    assert stats["pointwise"].speedup_ci95_low < 1.0 < stats["pointwise"].speedup_ci95_high
 
 
 def test_median_interval_contains_median_and_collapses_for_constant_data():

@@ -33,7 +33,7 @@ def test_faster_slower_and_no_difference_are_told_apart():
 def test_verdict_quotes_speedup_and_interval_at_three_significant_figures():
     stats = {s.key: s for s in RESULT.statistics}
     dense = stats["dense"]
-    expected = f"{dense.speedup_vs_baseline:#.3g}x [{dense.speedup_ci_low:#.3g}, {dense.speedup_ci_high:#.3g}]"
+    expected = f"{dense.speedup_vs_conv2d:#.3g}x [{dense.speedup_ci95_low:#.3g}, {dense.speedup_ci95_high:#.3g}]"
     assert speedup_verdict(dense).startswith(expected)
     assert speedup_verdict(dense).startswith("2.0")
     assert speedup_verdict(stats["conv2d_1x1"]) is None
@@ -47,15 +47,15 @@ def test_p_values_have_two_significant_digits(p, text):
 def test_significance_needs_both_a_small_p_and_an_interval_excluding_one():
     slow = next(s for s in RESULT.statistics if s.key == "seed_matmul")
     assert is_significant(slow)
-    assert not is_significant(replace(slow, p_value_vs_baseline=SIGNIFICANCE_LEVEL))
-    assert not is_significant(replace(slow, speedup_ci_high=1.01))
-    assert "no significant difference" in speedup_verdict(replace(slow, speedup_ci_high=1.01))
+    assert not is_significant(replace(slow, p_value_vs_conv2d=SIGNIFICANCE_LEVEL))
+    assert not is_significant(replace(slow, speedup_ci95_high=1.01))
+    assert "no significant difference" in speedup_verdict(replace(slow, speedup_ci95_high=1.01))
 
 
 def test_no_verdict_without_a_baseline():
     alone = _result({"dense": [1e-3, 2e-3, 3e-3]})
     assert verdict_lines(alone) == []
-    assert summarize(alone)[0].speedup_vs_baseline is None
+    assert summarize(alone)[0].speedup_vs_conv2d is None
 
 
 def test_stats_table_puts_the_answer_first_with_units_in_the_headers():
@@ -72,7 +72,7 @@ def test_stats_table_puts_the_answer_first_with_units_in_the_headers():
     assert "% of roofline" not in table  # no ceilings in this result
     conv = table.iloc[0]
     assert conv["speedup 95% CI"] == "[1.00, 1.00]" and conv["p-value"] == "—"
-    assert table.iloc[2]["p-value"] == format_p_value(RESULT.statistics[2].p_value_vs_baseline)
+    assert table.iloc[2]["p-value"] == format_p_value(RESULT.statistics[2].p_value_vs_conv2d)
     low, high = (float(v) for v in table.iloc[1]["median 95% CI (ms)"].strip("[]").split(", "))
     assert low <= table.iloc[1]["median (ms)"] <= high
     assert set(STATS_TABLE_FORMATS) >= {c for c in table.columns if table[c].dtype.kind == "f"}

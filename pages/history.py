@@ -8,7 +8,7 @@ import streamlit as st
 from app import page_setup
 from pointwise import ImportRejectedError, StoreError
 from pointwise.charts import timing_distribution
-from pointwise.frames import compare_frame, samples_frame
+from pointwise.frames import compare_frame, filter_runs, samples_frame
 from pointwise.limits import demo_mode
 from pointwise.store import IMPORTS_PER_MINUTE, MAX_IMPORT_BYTES, MAX_LABEL_CHARS, RunStore, imports_allowed
 from pointwise.text import bounded, escape_html, escape_markdown
@@ -97,16 +97,7 @@ def filtered(runs: pd.DataFrame) -> pd.DataFrame:
     machines = f2.multiselect("Machine", sorted(runs["machine"].unique()))
     variant = f3.text_input("Variant key contains", max_chars=40)
     since = f4.date_input("Since", value=None)
-    shown = runs
-    if devices:
-        shown = shown[shown["device"].isin(devices)]
-    if machines:
-        shown = shown[shown["machine"].isin(machines)]
-    if variant:
-        shown = shown[shown["variants"].str.contains(variant, regex=False)]
-    if since:
-        shown = shown[shown["created_at"] >= since.isoformat()]
-    return shown
+    return filter_runs(runs, devices=devices, machines=machines, variant_contains=variant, since=since)
 
 
 def selected_run_ids(shown: pd.DataFrame) -> list[int]:

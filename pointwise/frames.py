@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Collection
+
 import numpy as np
 import pandas as pd
 
@@ -210,6 +213,30 @@ def compare_frame(results: list[BenchmarkResult]) -> pd.DataFrame:
     for run in table.columns.drop(reference):
         table[f"{run} / {reference}"] = table[run] / table[reference]
     return table.reset_index()
+
+
+def filter_runs(
+    runs: pd.DataFrame,
+    devices: Collection[str] = (),
+    machines: Collection[str] = (),
+    variant_contains: str = "",
+    since: dt.date | None = None,
+) -> pd.DataFrame:
+    """The rows of `RunStore.list_runs()` that match every filter given; an empty filter matches everything.
+
+    `variant_contains` is plain text, not a pattern: a visitor's "." or "(" means itself. `since` keeps runs
+    made on that day or later (`created_at` is an ISO 8601 timestamp, so text order is time order).
+    """
+    shown = runs
+    if devices:
+        shown = shown[shown["device"].isin(list(devices))]
+    if machines:
+        shown = shown[shown["machine"].isin(list(machines))]
+    if variant_contains:
+        shown = shown[shown["variants"].str.contains(variant_contains, regex=False)]
+    if since:
+        shown = shown[shown["created_at"] >= since.isoformat()]
+    return shown
 
 
 def memory_summary(result: BenchmarkResult) -> str:

@@ -1,13 +1,16 @@
 """History and Home through AppTest over a real database: selection by run id, ownership, visitor text as text."""
 
+import datetime as dt
 import json
 import re
 import sqlite3
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
+from pointwise.frames import filter_runs
 from pointwise.store import RunStore
 from test_stats import _result
 from test_store import _payload
@@ -139,3 +142,20 @@ def test_home_skips_a_corrupt_row_and_shows_the_one_before(tmp_db):
     at = _page("pages/home.py")
     assert any(f"\\#{bad}" in w.value for w in at.warning)
     assert any(c.value.startswith("good") for c in at.caption) and at.get("plotly_chart")
+
+
+def test_filter_runs_applies_every_filter_given_and_reads_text_as_text():
+    runs = pd.DataFrame(
+        {
+            "device": ["CPU:0", "GPU:0", "CPU:0"],
+            "machine": ["lab-1", "lab-1", "lab-2"],
+            "variants": ["conv2d_1x1,dense", "conv2d_1x1,seed_einsum", "conv2d_1x1"],
+            "created_at": ["2026-11-20T10:00:00+00:00", "2026-11-25T10:00:00+00:00", "2026-11-26T09:00:00+00:00"],
+        }
+    )
+    assert filter_runs(runs).equals(runs)
+    assert list(filter_runs(runs, devices=["CPU:0"]).index) == [0, 2]
+    assert list(filter_runs(runs, devices=["CPU:0"], machines=["lab-2"]).index) == [2]
+    assert list(filter_runs(runs, variant_contains="seed").index) == [1]
+    assert filter_runs(runs, variant_contains=".*").empty
+    assert list(filter_runs(runs, since=dt.date(2026, 11, 25)).index) == [1, 2]

@@ -111,3 +111,13 @@ def test_imports_are_rate_limited_per_minute():
     assert not imports_allowed(recent, now=130.0)
     assert imports_allowed(recent, now=170.0)
     assert imports_allowed([], now=0.0)
+
+
+def test_a_file_with_statistics_under_older_names_imports_and_its_statistics_are_recomputed():
+    payload = _payload()
+    payload["statistics"] = [
+        {"key": "conv2d_1x1", "speedup_vs_baseline": 99.0, "speedup_ci_low": 1.0, "intensity_flops_per_byte": 1.0}
+    ]
+    (result,) = parse_result_json(json.dumps(payload))
+    assert result.statistics[0].speedup_vs_conv2d == 1.0
+    assert "speedup_vs_conv2d" in result.to_dict()["statistics"][0]

@@ -2,8 +2,10 @@ import numpy as np
 import pytest
 
 from conftest import small_spec
+from pointwise.frames import noisy_variants
 from pointwise.results import BenchmarkResult, Ceilings, Measurement
 from pointwise.stats import NOISY_IQR_RATIO, bytes_per_call, is_noisy, median_ci, summarize
+from pointwise.variants import VARIANTS
 
 
 def _result(times_by_key, ceilings=None, spec=None):
@@ -52,6 +54,12 @@ def test_noise_flag_threshold():
     assert is_noisy(0.11, 1.0)
     noisy = summarize(_result({"conv2d_1x1": [1.0, 1.0, 2.0, 3.0, 3.0]}))[0]
     assert noisy.noisy and noisy.to_dict()["noisy"] is True
+
+
+def test_noisy_variants_lists_only_noisy_ones_with_their_iqr_ratio():
+    result = _result({"conv2d_1x1": [1.0, 1.0, 2.0, 3.0, 3.0], "dense": [1.0, 1.0, 1.0, 1.0, 1.01]})
+    assert noisy_variants(result) == [(VARIANTS["conv2d_1x1"].label, pytest.approx(2.0 / 2.0))]
+    assert [s.noisy for s in result.statistics] == [True, False]
 
 
 def test_roofline_fraction_and_traffic():

@@ -24,7 +24,6 @@ def timing_distribution(
     kind: str = "box",
     log_axis: bool = False,
     color: str = "variant",
-    title: str = "Time per call: every timed sample",
 ) -> go.Figure:
     """Raw per-call times (one point per sample), as box, violin, ECDF or histogram."""
     common = dict(color=color, color_discrete_sequence=VARIANT_COLORS)
@@ -39,7 +38,7 @@ def timing_distribution(
     else:
         raise ValueError(f"kind must be one of {DISTRIBUTION_KINDS}, got {kind!r}")
     fig.update_layout(
-        title=title,
+        title="Time per call: every timed sample",
         xaxis_title="time per call (ms)",
         yaxis_title={"ecdf": "fraction of samples", "histogram": "samples"}.get(kind, ""),
         legend_title_text="",

@@ -9,16 +9,13 @@ import numpy as np
 import pandas as pd
 
 from pointwise.results import BenchmarkResult, EquivalenceReport
+from pointwise.spec import estimate_memory_bytes, format_shape
 from pointwise.stats import NOISY_IQR_RATIO, format_p_value, speedup_verdict
 from pointwise.variants import BASELINE_KEY, VARIANTS
 
 
 def _label(key: str) -> str:
     return VARIANTS[key].label if key in VARIANTS else key
-
-
-def _shape(shape) -> str:
-    return "—" if shape is None else "(" + ", ".join(map(str, shape)) + ")"
 
 
 def equivalence_frame(reports: tuple[EquivalenceReport, ...] | list[EquivalenceReport]) -> pd.DataFrame:
@@ -28,7 +25,7 @@ def equivalence_frame(reports: tuple[EquivalenceReport, ...] | list[EquivalenceR
             {
                 "variant": _label(r.key),
                 "key": r.key,
-                "output shape": _shape(r.output_shape),
+                "output shape": format_shape(r.output_shape, "tuple"),
                 "equivalent": "yes" if r.equivalent else "no",
                 "max abs err": r.max_abs_err,
                 "max rel err": r.max_rel_err,
@@ -241,8 +238,6 @@ def filter_runs(
 
 def memory_summary(result: BenchmarkResult) -> str:
     """One line on memory: the run's estimate, and the worker's peak resident memory (CPU runs)."""
-    from pointwise.spec import estimate_memory_bytes
-
     estimate_mib = estimate_memory_bytes(result.spec) / 2**20
     # Three significant figures: a small configuration would otherwise read "0.0 MiB".
     shown = f"{estimate_mib:,.0f}" if estimate_mib >= 100 else f"{estimate_mib:.3g}"

@@ -41,10 +41,6 @@ class Variant:
     layer_class: str
     dense_over_image: bool = False
 
-    @property
-    def is_seed(self) -> bool:
-        return self.origin == ORIGIN_SEED
-
     def param_count(self, height: int, width: int, channels: int, filters: int, use_bias: bool = True) -> int:
         """Weights of this variant's layer on an (H, W, C) input: (C, F) + F, or (H*W*C, F) + F."""
         rows = height * width * channels if self.dense_over_image else channels
@@ -167,7 +163,6 @@ VARIANTS: dict[str, Variant] = {
     )
 }
 
-SEED_KEYS = tuple(k for k, v in VARIANTS.items() if v.is_seed)
 EQUIVALENT_KEYS = tuple(k for k, v in VARIANTS.items() if v.expected_equivalent)
 
 _LAYERS_FILE = Path(__file__).with_name("layers.py")

@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 from pointwise.errors import InvalidSpecError, StoreError
 from pointwise.results import BenchmarkResult
+from pointwise.spec import format_shape
 from pointwise.store.importing import MAX_LABEL_CHARS, clean_environment, parse_result_json
 from pointwise.store.schema import LIST_COLUMNS, OUR_TABLES, SCHEMA_VERSION, migrate, run_digest, schema_version
 from pointwise.text import bounded
@@ -277,7 +278,7 @@ def _insert(db: sqlite3.Connection, result: BenchmarkResult, label: str | None, 
             spec.dtype,
             spec.mode,
             spec.pass_kind,
-            "x".join(map(str, spec.input_shape)),
+            format_shape(spec.input_shape),
             spec.filters,
             ",".join(m.key for m in result.measurements),
             json.dumps(result.to_dict()),
@@ -290,5 +291,6 @@ def _insert(db: sqlite3.Connection, result: BenchmarkResult, label: str | None, 
 
 def default_label(result: BenchmarkResult) -> str:
     spec = result.spec
-    shape = "x".join(map(str, spec.input_shape))
-    return f"{shape}->{spec.filters} {spec.dtype} {spec.mode} {spec.pass_kind} on {spec.device}"
+    return (
+        f"{format_shape(spec.input_shape)}->{spec.filters} {spec.dtype} {spec.mode} {spec.pass_kind} on {spec.device}"
+    )

@@ -88,7 +88,7 @@ def _parse_run(entry: Any, where: str) -> BenchmarkResult:
     except InvalidSpecError as exc:
         raise _reject(where, exc) from None
     _check_measurements(entry["measurements"], spec.samples, where)
-    check_environment(entry["environment"], where)
+    _check_environment(entry["environment"], where)
     _check_ceilings(entry.get("ceilings"), where)
     _check_equivalence(entry.get("equivalence", []), where)
     if not _is_count(entry.get("worker_peak_rss_bytes"), allow_none=True):
@@ -179,7 +179,7 @@ def _is_scalar(value: Any) -> bool:
     return _is_number(value) or _is_text(value)
 
 
-def check_environment(environment: dict, where: str) -> None:
+def _check_environment(environment: dict, where: str) -> None:
     """Scalars under short keys; one level of nesting is allowed for the `packages` versions card."""
     if len(environment) > MAX_ENVIRONMENT_ENTRIES:
         raise _reject(where, f"field `environment` has {len(environment)} entries; at most {MAX_ENVIRONMENT_ENTRIES}.")
@@ -258,7 +258,7 @@ def imports_allowed(recent_import_times: list[float], now: float) -> bool:
 
 
 def clean_environment(environment: dict) -> dict:
-    """`environment` made to pass `check_environment`, for saving and exporting runs stored before the caps.
+    """`environment` made to pass `_check_environment`, for saving and exporting runs stored before the caps.
 
     Values that would be rejected become bounded strings (an infinite float becomes "inf"), so an export
     always imports again; entries past `MAX_ENVIRONMENT_ENTRIES` are dropped.

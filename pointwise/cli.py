@@ -90,6 +90,7 @@ def _add_spec_arguments(parser: argparse.ArgumentParser, bench: bool) -> None:
         help="write JSON to FILE (or stdout with no FILE / '-')",
     )
     if bench:
+        # `pass` only in external forms (CLI, URL, environment card); in code `RunSpec.pass_kind` (`pass` is a keyword).
         parser.add_argument("--pass", dest="pass_kind", default="forward", help=f"one of {', '.join(PASSES)}")
         parser.add_argument("--samples", default="30")
         parser.add_argument("--time-limit", type=_time_limit, default=None, help="seconds before a job is stopped")

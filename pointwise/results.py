@@ -206,8 +206,9 @@ class BenchmarkResult:
 
         return summarize(self)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
+    def to_dict(self, include_statistics: bool = True) -> dict[str, Any]:
+        """JSON-safe; `include_statistics=False` gives the raw run only (what the worker sends)."""
+        data = {
             "format": RESULT_FORMAT,
             "format_version": RESULT_FORMAT_VERSION,
             "label": self.label,
@@ -217,8 +218,10 @@ class BenchmarkResult:
             "worker_peak_rss_bytes": self.worker_peak_rss_bytes,
             "equivalence": [r.to_dict(include_arrays=False) for r in self.equivalence],
             "measurements": [m.to_dict() for m in self.measurements],
-            "statistics": [s.to_dict() for s in self.statistics],
         }
+        if include_statistics:
+            data["statistics"] = [s.to_dict() for s in self.statistics]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BenchmarkResult:

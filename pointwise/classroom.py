@@ -29,6 +29,14 @@ COLOUR_PRESETS: dict[str, np.ndarray] = {
 }
 """Each matrix maps an input RGB vector to an output vector: out = M @ rgb (rows are output channels)."""
 
+PRESET_OUTPUTS: dict[str, tuple[str, str, str]] = {"RGB -> YUV (BT.601)": ("Y", "U", "V")}
+"""What a preset's output rows mean, where they are not R, G and B again."""
+
+
+def preset_output_labels(preset: str) -> list[str]:
+    """Row labels of a preset's matrix: "out R", "out G", "out B", or "out Y", "out U", "out V" for YUV."""
+    return [f"out {name}" for name in PRESET_OUTPUTS.get(preset, ("R", "G", "B"))]
+
 
 def lesson_input(seed: int = 0, shape: tuple[int, int, int] = LESSON_SHAPE) -> np.ndarray:
     """A small (H, W, C) input with one-decimal values, easy to read aloud."""
@@ -58,19 +66,21 @@ class PixelProduct:
 
     channels: np.ndarray
     kernel: np.ndarray
-    terms: np.ndarray
     bias: np.ndarray
     output: np.ndarray
 
+    def terms(self, f: int) -> list[str]:
+        """The C products of output channel `f`, "(value)·(weight)", in channel order: a chart colours term c
+        like weight row c."""
+        return [f"({v:g})·({k:g})" for v, k in zip(self.channels, self.kernel[:, f], strict=True)]
+
     def formula(self, f: int) -> str:
-        parts = " + ".join(f"({v:g})·({k:g})" for v, k in zip(self.channels, self.kernel[:, f], strict=True))
-        return f"{parts} + ({self.bias[f]:g}) = {self.output[f]:.3g}"
+        return f"{' + '.join(self.terms(f))} + ({self.bias[f]:g}) = {self.output[f]:.3g}"
 
 
 def pixel_product(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray, row: int, col: int) -> PixelProduct:
     channels = x[row, col]
-    terms = channels[:, None] * kernel
-    return PixelProduct(channels=channels, kernel=kernel, terms=terms, bias=bias, output=terms.sum(axis=0) + bias)
+    return PixelProduct(channels=channels, kernel=kernel, bias=bias, output=channels @ kernel + bias)
 
 
 def as_matrix_rows(x: np.ndarray) -> np.ndarray:

@@ -160,7 +160,7 @@ def load_uploaded_image(data: bytes) -> np.ndarray:
         raise ImportRejectedError(f"{unreadable}: cannot identify the image format.") from None
     except Image.DecompressionBombError:
         raise ImportRejectedError(f"{unreadable}: its header claims a size that could exhaust memory.") from None
-    except (OSError, ValueError):
+    except (OSError, ValueError, SyntaxError):  # Pillow raises SyntaxError for a broken PNG chunk
         raise ImportRejectedError(f"{unreadable}: the image data is damaged or cut short.") from None
     return np.asarray(image, dtype=float) / 255.0
 

@@ -1,6 +1,6 @@
 """Goal 1: the harness's reported median is within 10% of a plain hand-written loop, same op, same process.
 
-For Conv2D 1x1 and matmul_2d at 8x56x56x64 -> 128 in graph mode: `pointwise.timing.measure` and a naive
+For Conv2D 1x1 and matmul_2d at 8x56x56x64 -> 128 in graph mode: `pointwise.worker.timing.measure` and a naive
 `perf_counter` loop around single calls alternate three times, so machine drift affects both equally.
 """
 
@@ -10,10 +10,10 @@ import numpy as np
 import tensorflow as tf
 
 import _common
-from pointwise.equivalence import make_input
 from pointwise.layers import make_layer
 from pointwise.spec import make_run_spec
-from pointwise.timing import measure
+from pointwise.worker.runtime import make_input
+from pointwise.worker.timing import measure
 
 ROUNDS = 3
 HAND_CALLS = 60

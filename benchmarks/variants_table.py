@@ -10,11 +10,11 @@ with its bootstrap 95% CI, Mann-Whitney p) and the CPU model, ready to paste.
 import argparse
 
 import _common
-from pointwise.environment import cpu_model
 from pointwise.frames import stats_frame
 from pointwise.jobs import WorkerPool, run_benchmark
 from pointwise.spec import make_run_spec
 from pointwise.variants import VARIANTS
+from pointwise.worker.environment import cpu_model
 
 
 def main() -> None:

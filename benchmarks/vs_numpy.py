@@ -13,8 +13,8 @@ import numpy as np
 import _common
 from pointwise.jobs import WorkerPool, run_benchmark
 from pointwise.spec import make_run_spec
-from pointwise.timing import TARGET_BLOCK_S
 from pointwise.variants import EQUIVALENT_KEYS
+from pointwise.worker.timing import TARGET_BLOCK_S
 
 
 def numpy_median_s(samples: int = 30) -> float:

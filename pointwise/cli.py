@@ -229,11 +229,11 @@ def _cmd_sweep(args) -> int:
 
 def _cmd_ceilings(args) -> int:
     from pointwise.jobs import WorkerKnobs, run_ceilings
-    from pointwise.spec import coerce_bool, coerce_choice, normalize_device
+    from pointwise.spec import coerce_bool, coerce_choice, is_gpu, normalize_device
 
     device = normalize_device(args.device)
     dtype = coerce_choice("dtype", args.dtype, DTYPES)
-    knobs = WorkerKnobs(onednn=coerce_bool("onednn", args.onednn), gpu_visible=device.startswith("GPU"))
+    knobs = WorkerKnobs(onednn=coerce_bool("onednn", args.onednn), gpu_visible=is_gpu(device))
     ceilings = run_ceilings(device, dtype, knobs=knobs)
     if args.json_out:
         args.json_destination.write(ceilings.to_dict())

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from pointwise import protocol
 from pointwise.errors import InvalidSpecError
+from pointwise.spec import format_shape
 
 TABLE_WIDTH = 120
 
@@ -70,7 +72,7 @@ def check_table(result) -> str:
 
     spec = result.spec
     header = (
-        f"{'x'.join(map(str, spec.input_shape))} -> {spec.filters} filters, {spec.dtype}, {spec.mode}, "
+        f"{format_shape(spec.input_shape)} -> {spec.filters} filters, {spec.dtype}, {spec.mode}, "
         f"{spec.device}, oneDNN {'on' if spec.onednn else 'off'}"
     )
     frame = equivalence_frame(result.reports)
@@ -113,7 +115,7 @@ class TerminalProgress:
             self._progress.stop()
 
     def __call__(self, event: dict) -> None:
-        if self._progress and event.get("event") == "progress":
+        if self._progress and protocol.kind_of(event) == protocol.PROGRESS:
             self._progress.update(
                 self._task, completed=event["done"], total=event["total"], description=f"timing {event['variant']}"
             )

@@ -16,8 +16,9 @@ from dataclasses import dataclass, fields, replace
 from pointwise.errors import InvalidSpecError
 
 DEMO_ENV = "POINTWISE_DEMO"
-_TRUE_WORDS = {"1", "true", "on", "yes"}
-_FALSE_WORDS = {"", "0", "false", "off", "no"}
+TRUE_WORDS = frozenset({"1", "true", "on", "yes"})
+FALSE_WORDS = frozenset({"0", "false", "off", "no"})
+"""How a switch may be written, in settings and in run fields (case-insensitive); an empty setting is off."""
 WORKER_MAX_RSS_ENV = "POINTWISE_WORKER_MAX_RSS_MB"
 MIN_WORKER_MAX_RSS_MB = 1024
 """An idle worker holds ~620 MiB (TensorFlow imported): a lower cap would stop every job."""
@@ -87,7 +88,7 @@ DEMO_LIMITS = Limits(
 
 
 def demo_mode() -> bool:
-    return os.environ.get(DEMO_ENV, "").strip().lower() in _TRUE_WORDS
+    return os.environ.get(DEMO_ENV, "").strip().lower() in TRUE_WORDS
 
 
 def env_name(field_name: str) -> str:
@@ -136,7 +137,7 @@ def check_settings() -> None:
         InvalidSpecError: naming the environment variable, its value and the allowed range.
     """
     raw_demo = os.environ.get(DEMO_ENV, "")
-    if raw_demo.strip().lower() not in _TRUE_WORDS | _FALSE_WORDS:
+    if raw_demo.strip().lower() not in TRUE_WORDS | FALSE_WORDS | {""}:
         raise InvalidSpecError(DEMO_ENV, raw_demo, "1 or 0 (true/false, on/off, yes/no)")
     active_limits()
     worker_max_rss_bytes()

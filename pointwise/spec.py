@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from pointwise.errors import InvalidSpecError
-from pointwise.limits import active_limits, demo_mode, env_name
+from pointwise.limits import FALSE_WORDS, TRUE_WORDS, active_limits, demo_mode, env_name
 from pointwise.variants import BASELINE_KEY, EQUIVALENT_KEYS, VARIANTS
 
 DTYPES = ("float32", "float64", "float16", "bfloat16")
@@ -25,8 +25,6 @@ MODE_LABELS = {"eager": "eager", "graph": "graph (tf.function)", "xla": "XLA (ji
 
 # ASCII digits only: `\d` also matches e.g. Arabic-Indic digits, which TensorFlow rejects later, in the worker.
 _DEVICE_PATTERN = re.compile(r"(CPU|GPU):([0-9]{1,2})")
-_TRUE_WORDS = {"1", "true", "on", "yes"}
-_FALSE_WORDS = {"0", "false", "off", "no"}
 
 MEMORY_BUDGET_ENV = env_name("memory_budget_mb")
 
@@ -89,6 +87,25 @@ class RunSpec:
         return self.batch * self.height * self.width
 
     @property
+    def input_elements(self) -> int:
+        """B*H*W*C: the input tensor's element count."""
+        return self.pixels * self.channels
+
+    @property
+    def output_elements(self) -> int:
+        """B*H*W*F: the (B, H, W, F) output's element count (every equivalent variant's, reshaped)."""
+        return self.pixels * self.filters
+
+    def param_count(self, key: str = BASELINE_KEY) -> int:
+        """Weights of variant `key`'s layer on this input, bias included if `use_bias` (`Variant.param_count`)."""
+        return VARIANTS[key].param_count(self.height, self.width, self.channels, self.filters, self.use_bias)
+
+    @property
+    def layers_run(self) -> tuple[str, ...]:
+        """The variant keys a check or benchmark builds a layer for: the baseline first, then the others."""
+        return (BASELINE_KEY, *(key for key in self.variants if key != BASELINE_KEY))
+
+    @property
     def forward_flops(self) -> int:
         """Multiply-adds count twice: 2*B*H*W*C*F, the figure GFLOP/s is computed from."""
         return 2 * self.pixels * self.channels * self.filters
@@ -143,12 +160,10 @@ def estimate_memory_bytes(spec: RunSpec) -> int:
     """
     item = DTYPE_ITEMSIZE[spec.dtype]
     compute_item = max(item, 4)
-    input_unit = spec.pixels * spec.channels * compute_item
-    output_unit = spec.pixels * spec.filters * compute_item
-    layers_run = len(set(spec.variants) | {BASELINE_KEY})
-    weights = (spec.channels * spec.filters + spec.filters) * layers_run
-    if "seed_dense_flatten" in spec.variants:
-        weights += spec.height * spec.width * spec.channels * spec.filters
+    input_unit = spec.input_elements * compute_item
+    output_unit = spec.output_elements * compute_item
+    layers_run = len(spec.layers_run)
+    weights = sum(spec.param_count(key) for key in spec.layers_run)
     total = (
         JOB_OVERHEAD_BYTES
         + INPUT_FACTOR * input_unit
@@ -163,11 +178,11 @@ def estimate_memory_bytes(spec: RunSpec) -> int:
 def check_live_size(spec: RunSpec) -> None:
     """Raise `InvalidSpecError` naming the shape if `spec` is too large for an interactive live run."""
     max_elements = active_limits().live_max_elements
-    elements = spec.pixels * max(spec.channels, spec.filters)
+    elements = max(spec.input_elements, spec.output_elements)
     if elements > max_elements:
         raise InvalidSpecError(
             "shape",
-            "x".join(map(str, spec.input_shape)) + f" -> {spec.filters} filters",
+            f"{format_shape(spec.input_shape)} -> {spec.filters} filters",
             f"at most {max_elements:,} elements B*H*W*max(C, F) for a live run (this one has {elements:,}); "
             "use the Benchmark page or the CLI for larger shapes",
         )
@@ -232,10 +247,9 @@ def _check_memory(spec: RunSpec) -> None:
     needed = estimate_memory_bytes(spec)
     budget = memory_budget_bytes()
     if needed > budget:
-        shape = "x".join(map(str, spec.input_shape))
         raise InvalidSpecError(
             "shape",
-            f"{shape} -> {spec.filters} filters",
+            f"{format_shape(spec.input_shape)} -> {spec.filters} filters",
             f"a run whose estimated memory fits the budget of {budget / 2**20:,.0f} MiB "
             f"(this one needs about {needed / 2**20:,.0f} MiB; set {MEMORY_BUDGET_ENV} to change the budget)",
         )
@@ -273,9 +287,9 @@ def coerce_bool(name: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
-    if text in _TRUE_WORDS:
+    if text in TRUE_WORDS:
         return True
-    if text in _FALSE_WORDS:
+    if text in FALSE_WORDS:
         return False
     raise InvalidSpecError(name, value, "on or off (true/false, 1/0)")
 

@@ -3,9 +3,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import small_spec
-from pointwise.equivalence import check_equivalence, relative_tolerance
 from pointwise.spec import DTYPES, make_run_spec
 from pointwise.variants import VARIANTS
+from pointwise.worker.equivalence import check_equivalence, relative_tolerance
 
 ALL = list(VARIANTS)
 
@@ -79,7 +79,9 @@ def test_input_tensor_is_the_cast_reference_input_built_in_slabs(dtype):
     import numpy as np
     import tensorflow as tf
 
-    from pointwise.equivalence import SLAB_ELEMENTS, input_tensor, make_input
+    from pointwise.worker.runtime import SLAB_ELEMENTS, default_runtime, make_input
+
+    input_tensor = default_runtime().input_tensor
 
     # Several slabs and a short last one: 200 rows of 64*70 elements, 58 rows per slab.
     spec = make_run_spec(batch=2, height=100, width=64, channels=70, filters=3, dtype=dtype, seed=7)

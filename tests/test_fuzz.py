@@ -188,9 +188,10 @@ argv_words = st.one_of(
 def no_worker(monkeypatch):
     """The worker is the boundary not under test here: argument handling is. Jobs return at once."""
     from pointwise import jobs, sweep
+    from pointwise.errors import JobFailedError
 
     def refuse(*args, **kwargs):
-        raise jobs.JobFailedError("fuzz: no worker")
+        raise JobFailedError("fuzz: no worker")
 
     for name in ("run_check", "run_benchmark", "run_ceilings"):
         monkeypatch.setattr(jobs, name, refuse)

@@ -82,7 +82,8 @@ def test_pool_refuses_a_time_limit_that_is_not_a_finite_positive_number(limit):
 
 @pytest.mark.slow
 def test_full_temp_directory_still_gives_clear_worker_errors(monkeypatch):
-    from pointwise.jobs import WorkerKnobs, WorkerPool, _Worker, run_check
+    from pointwise.jobs import WorkerKnobs, WorkerPool, run_check
+    from pointwise.jobs.process import WorkerProcess as _Worker
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))

@@ -47,6 +47,8 @@ def test_protocol_over_pipes():
         progress = [e for e in events if e["event"] == "progress"]
         assert progress[-1]["done"] == progress[-1]["total"] == 3 * len(small_spec().variants)
         assert events[-1]["result"]["format"] == "pointwise-benchmark"
+        assert "statistics" not in events[-1]["result"], "the worker sends raw samples; the server derives statistics"
+        assert events[-1]["result"]["ceilings"] is not None, "a bench job without the flag measures the ceilings"
         worker.stdin.close()
         assert worker.wait(timeout=30) == 0, "the worker must exit when its stdin closes"
     finally:

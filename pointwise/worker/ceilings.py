@@ -13,32 +13,37 @@ import tensorflow as tf
 
 from pointwise.results import Ceilings
 from pointwise.spec import DTYPE_ITEMSIZE
-from pointwise.timing import device_sync
+from pointwise.worker.runtime import Runtime, default_runtime
 
 GEMM_SIZE = {"CPU": 2048, "GPU": 8192}
 STREAM_BYTES = {"CPU": 128 * 2**20, "GPU": 2 * 2**30}
 REPEATS = 5
 
 
-def measure_ceilings(device: str, dtype: str = "float32") -> Ceilings:
+def measure_ceilings(device: str, dtype: str = "float32", runtime: Runtime | None = None) -> Ceilings:
     """Best of `REPEATS` of a (n x n) @ (n x n) GEMM and of an in-place `v += w` over two large arrays.
 
     A ceiling is what the device can reach, hence the fastest repeat, not the median. The arrays are far
     larger than any cache, so the update measures DRAM (or HBM) bandwidth; it counts three streams (read v,
     read w, write v). It is in place because an out-of-place op would allocate a fresh output each call and
     measure page faults instead of bandwidth (seen here: 3.5 GB/s out of place vs ~35 GB/s in place).
+    The arrays are built with TensorFlow; timing goes through the runtime's compile rule and device sync.
     """
+    runtime = runtime or default_runtime()
     kind = device.split(":")[0]
     n = GEMM_SIZE[kind]
     elements = STREAM_BYTES[kind] // DTYPE_ITEMSIZE[dtype]
-    sync = device_sync(device)
-    with tf.device(device):
+
+    def sync():
+        runtime.sync(device)
+
+    with runtime.device_scope(device):
         a = tf.cast(tf.random.stateless_normal((n, n), seed=(1, 2)), dtype)
         b = tf.cast(tf.random.stateless_normal((n, n), seed=(3, 4)), dtype)
         accumulator = tf.Variable(tf.zeros((elements,), dtype=dtype))
         addend = tf.ones((elements,), dtype=dtype)
-        gemm = tf.function(lambda: tf.matmul(a, b))
-        update = tf.function(lambda: accumulator.assign_add(addend))
+        gemm = runtime.compile(lambda: tf.matmul(a, b), "graph")
+        update = runtime.compile(lambda: accumulator.assign_add(addend), "graph")
         gemm_s = _best_time(gemm, sync)
         update_s = _best_time(update, sync)
     return Ceilings(

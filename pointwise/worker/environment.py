@@ -1,4 +1,7 @@
-"""The environment card: everything needed to compare a result with one from another machine later."""
+"""The environment card: everything needed to compare a result with one from another machine later.
+
+Imports no backend itself (benchmark scripts use `cpu_model` in the server process); the backend's settings
+come from the runtime passed to `environment_card`."""
 
 from __future__ import annotations
 
@@ -35,9 +38,8 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def environment_card(tf_module, spec, gpu_name: str | None) -> dict:
-    """Collected inside the worker, where TensorFlow's actual settings can be read."""
-    threading = tf_module.config.threading
+def environment_card(runtime, spec, gpu_name: str | None) -> dict:
+    """Collected inside the worker, where the runtime's actual settings (`Runtime.card_settings`) can be read."""
     return {
         "app_version": __version__,
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -49,12 +51,9 @@ def environment_card(tf_module, spec, gpu_name: str | None) -> dict:
         "cpu_count": os.cpu_count(),
         "gpu": gpu_name,
         "device": spec.device,
-        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS") == "1",
-        "tf32": bool(tf_module.config.experimental.tensor_float_32_execution_enabled()) if gpu_name else None,
-        "intra_op_threads": threading.get_intra_op_parallelism_threads(),
-        "inter_op_threads": threading.get_inter_op_parallelism_threads(),
+        **runtime.card_settings(on_gpu=gpu_name is not None),
         "xla": spec.mode == "xla",
         "dtype": spec.dtype,
         "mode": spec.mode,
-        "pass": spec.pass_kind,
+        "pass": spec.pass_kind,  # the card uses the external name, as the URL and the CLI do
     }

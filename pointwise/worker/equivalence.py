@@ -17,19 +17,15 @@ from dataclasses import dataclass, field
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from pointwise.layers import make_layer
 from pointwise.results import EquivalenceReport, EquivalenceResult
-from pointwise.spec import RunSpec
-from pointwise.variants import BASELINE_KEY, VARIANTS
+from pointwise.spec import RunSpec, format_shape
+from pointwise.variants import BASELINE_KEY, VARIANTS, Variant
+from pointwise.worker.runtime import SLAB_ELEMENTS, Runtime, default_runtime
 
 UNIT_ROUNDOFF = {"float64": 2.0**-53, "float32": 2.0**-24, "float16": 2.0**-11, "bfloat16": 2.0**-8}
 HISTOGRAM_BINS = 60
-SLAB_ELEMENTS = 2**18
-"""Outputs are compared in slabs of about this many elements (2 MiB in float64): small next to any output
-worth budgeting, large enough that the per-slab Python overhead is negligible."""
-_TF_RUN_ERRORS = (tf.errors.NotFoundError, tf.errors.InvalidArgumentError, tf.errors.UnimplementedError)
 
 
 def relative_tolerance(dtype: str, channels: int) -> float:
@@ -37,52 +33,24 @@ def relative_tolerance(dtype: str, channels: int) -> float:
     return 2.0 * (channels + 2) * UNIT_ROUNDOFF[dtype]
 
 
-def make_input(spec: RunSpec) -> np.ndarray:
-    """The standard-normal input of `spec`, reproducible from its seed, in float64."""
-    return np.random.default_rng(spec.seed).standard_normal(spec.input_shape)
-
-
-def input_tensor(spec: RunSpec) -> tf.Tensor:
-    """`make_input(spec)` cast to the run's dtype, drawn and cast a slab of rows at a time.
-
-    The same numbers: the generator's stream does not depend on how the draws are split, and a cast is
-    elementwise. Casting the whole float64 array instead held it, TensorFlow's copy of it and the result at
-    once: about 14x the input's size in float32 at peak.
-    """
-    rng = np.random.default_rng(spec.seed)
-    rows = spec.batch * spec.height
-    step = max(1, SLAB_ELEMENTS // (spec.width * spec.channels))
-    parts = [
-        tf.cast(rng.standard_normal((min(step, rows - start), spec.width, spec.channels)), spec.dtype)
-        for start in range(0, rows, step)
-    ]
-    return tf.reshape(tf.concat(parts, axis=0), spec.input_shape)
-
-
-def compiled_call(layer: keras.layers.Layer, mode: str):
-    """`layer` as it runs in `mode`: plain eager call, `tf.function`, or `tf.function(jit_compile=True)`."""
-    if mode == "eager":
-        return layer
-    return tf.function(layer.__call__, jit_compile=(mode == "xla"), reduce_retracing=True)
-
-
-def check_equivalence(spec: RunSpec, diff_channel: int = 0) -> EquivalenceResult:
+def check_equivalence(spec: RunSpec, diff_channel: int = 0, runtime: Runtime | None = None) -> EquivalenceResult:
     """Run the baseline and every variant of `spec`; report each one's agreement with the baseline.
 
     `diff_channel` selects which output channel's |variant - baseline| map (batch item 0) is returned for
     the heatmap. Outputs are kept in the run's dtype and compared in float64 slab by slab (`_Reference`),
     so the check holds two outputs at a time and never a full-size float64 array.
     """
+    runtime = runtime or default_runtime()
     keras.utils.set_random_seed(spec.seed)
     diff_channel = min(max(diff_channel, 0), spec.filters - 1)
-    with tf.device(spec.device):
-        x = input_tensor(spec)
+    with runtime.device_scope(spec.device):
+        x = runtime.input_tensor(spec)
         baseline = make_layer(BASELINE_KEY, spec.filters, use_bias=spec.use_bias, dtype=spec.dtype, seed=spec.seed)
         baseline.build(x.shape)
         kernel = baseline.kernel
         bias = baseline.bias if spec.use_bias else None
         reference = _Reference(spec, x, kernel, bias)
-        out, error = _run(baseline, x, spec.mode)
+        out, error = _run(runtime, baseline, x, spec.mode)
         vs_reference = _compare(reference, out, None).vs_reference.value if out is not None else None
         base = _Baseline(baseline, out, error, vs_reference, reference, diff_channel)
         reports = []
@@ -93,7 +61,7 @@ def check_equivalence(spec: RunSpec, diff_channel: int = 0) -> EquivalenceResult
             layer = make_layer(key, spec.filters, use_bias=spec.use_bias, dtype=spec.dtype)
             layer.build(x.shape)
             _share_weights(layer, kernel, bias)
-            out, error = _run(layer, x, spec.mode)
+            out, error = _run(runtime, layer, x, spec.mode)
             reports.append(_report(spec, key, layer, out, error, base))
             # Drop this variant's output before the next one runs: at most two outputs are alive at once.
             del layer, out
@@ -139,17 +107,17 @@ class _Baseline:
     channel: int
 
 
-def _run(layer, x, mode: str) -> tuple[np.ndarray | None, str | None]:
-    """The layer's output in its own dtype, or the reason TensorFlow could not run it (e.g. no bfloat16 kernel)."""
+def _run(runtime: Runtime, layer, x, mode: str) -> tuple[np.ndarray | None, str | None]:
+    """The layer's output in its own dtype, or the reason the runtime could not run it (e.g. no bfloat16 kernel)."""
     try:
-        return np.asarray(compiled_call(layer, mode)(x)), None
-    except _TF_RUN_ERRORS as exc:
-        first_line = (exc.message or str(exc)).strip().splitlines()[0]
+        return np.asarray(runtime.compile(layer.__call__, mode)(x)), None
+    except runtime.run_errors as exc:
+        first_line = (getattr(exc, "message", None) or str(exc)).strip().splitlines()[0]
         return None, f"TensorFlow cannot run it here: {first_line}"
 
 
 def _as_float64(tensor) -> np.ndarray:
-    return np.asarray(tf.cast(tensor, tf.float64))
+    return keras.ops.convert_to_numpy(tensor).astype(np.float64)
 
 
 def _share_weights(layer, kernel, bias) -> None:
@@ -157,7 +125,7 @@ def _share_weights(layer, kernel, bias) -> None:
     for weight in layer.weights:
         source = kernel if weight.name == "kernel" else bias if weight.name == "bias" else None
         if source is not None and math.prod(weight.shape) == math.prod(source.shape):
-            weight.assign(tf.reshape(tf.cast(source, weight.dtype), weight.shape))
+            weight.assign(keras.ops.reshape(keras.ops.cast(source, weight.dtype), weight.shape))
 
 
 def _param_count(layer) -> int:
@@ -180,16 +148,11 @@ def _report(spec, key, layer, out, error, base: _Baseline) -> EquivalenceReport:
         return EquivalenceReport(**common, status="unsupported", output_shape=None, equivalent=False, reason=error)
     output_shape = out.shape
     if out.size != math.prod(spec.output_shape):
-        reason = (
-            f"Not a pointwise convolution: output shape {_fmt_shape(output_shape)} instead of "
-            f"{_fmt_shape(spec.output_shape)}, and {params:,} parameters instead of {common['baseline_params']:,} "
-            f"({params / common['baseline_params']:,.0f}x). It is one Dense layer over the flattened image "
-            f"(H*W*C*F + F = {spec.height}*{spec.width}*{spec.channels}*{spec.filters} + {spec.filters} parameters)."
-        )
+        reason = _not_pointwise_reason(spec, variant, output_shape, params, common["baseline_params"])
         return EquivalenceReport(**common, status="ok", output_shape=output_shape, equivalent=False, reason=reason)
     note = None
     if output_shape != spec.output_shape:
-        note = f"equivalent after reshape to (B, H, W, F) = {_fmt_shape(spec.output_shape)}"
+        note = f"equivalent after reshape to (B, H, W, F) = {format_shape(spec.output_shape, 'tuple')}"
     if base.out is None:
         return EquivalenceReport(
             **common,
@@ -201,6 +164,24 @@ def _report(spec, key, layer, out, error, base: _Baseline) -> EquivalenceReport:
             reason=f"The baseline Conv2D 1x1 could not run, so nothing to compare with. {base.error}",
         )
     return EquivalenceReport(**common, status="ok", output_shape=output_shape, note=note, **_agreement(spec, out, base))
+
+
+def _not_pointwise_reason(spec: RunSpec, variant: Variant, output_shape, params: int, baseline_params: int) -> str:
+    """Why an output of the wrong size is no pointwise convolution, in facts from the registry: the shapes, the
+    parameter counts, and the kernel's layout (`Variant.dense_over_image`, as in Seed Example 3)."""
+    facts = [
+        f"output shape {format_shape(output_shape, 'tuple')} instead of {format_shape(spec.output_shape, 'tuple')}"
+    ]
+    if params != baseline_params:
+        facts.append(f"{params:,} parameters instead of {baseline_params:,} ({params / baseline_params:,.0f}x)")
+    reason = f"Not a pointwise convolution: {', and '.join(facts)}."
+    if variant.dense_over_image:
+        bias_terms, bias_values = (" + F", f" + {spec.filters}") if spec.use_bias else ("", "")
+        reason += (
+            f" It is one Dense layer over the flattened image (H*W*C*F{bias_terms} = {spec.height}*{spec.width}*"
+            f"{spec.channels}*{spec.filters}{bias_values} parameters)."
+        )
+    return reason
 
 
 def _agreement(spec, out: np.ndarray, base: _Baseline) -> dict:
@@ -295,7 +276,3 @@ def _histogram(reference: _Reference, out, baseline_out, low, high) -> tuple[np.
 
 def _rows64(reference: _Reference, output: np.ndarray, rows) -> np.ndarray:
     return reference.as_rows(output)[rows].astype(np.float64)
-
-
-def _fmt_shape(shape) -> str:
-    return "(" + ", ".join(map(str, shape)) + ")"

@@ -1,9 +1,9 @@
-"""The Classroom's "four forms" run by real Keras layers. Runs inside the worker (imports TensorFlow)."""
+"""The Classroom's "four forms" run by real Keras layers. Runs inside the worker (imports Keras)."""
 
 from __future__ import annotations
 
+import keras
 import numpy as np
-import tensorflow as tf
 
 from pointwise.classroom import pointwise_numpy
 from pointwise.layers import make_layer
@@ -16,13 +16,13 @@ FORMS = {
 }
 
 
-def run_forms(inputs, kernel, bias) -> dict[str, dict]:
+def lesson_forms(inputs, kernel, bias) -> dict[str, dict]:
     """Each form in float64 on the same (H, W, C) input and weights, with its max error vs NumPy."""
     x = np.asarray(inputs, dtype=np.float64)
     kernel = np.asarray(kernel, dtype=np.float64)
     bias = np.asarray(bias, dtype=np.float64)
     reference = pointwise_numpy(x, kernel, bias)
-    batch = tf.constant(x[None])
+    batch = keras.ops.convert_to_tensor(x[None])
     results = {}
     for name, key in FORMS.items():
         layer = make_layer(key, kernel.shape[1], dtype="float64")

@@ -6,12 +6,14 @@ Design choices (after torch.utils.benchmark):
   enough that a burst of machine noise spoils one sample, not the run.
 - Variants are interleaved: each round runs every variant once, in a freshly shuffled order, so slow drift
   in the machine's speed (thermal, other tenants) is spread over all variants instead of biasing one.
-- GPUs run asynchronously: the clock is read only after `tf.test.experimental.sync_devices()`, which
-  waits for queued kernels without copying outputs to the host. CPU kernels complete before returning.
+- GPUs run asynchronously: the clock is read only after the runtime's `sync` (for TensorFlow,
+  `tf.test.experimental.sync_devices()`, which waits for queued kernels without copying outputs to the
+  host). CPU kernels complete before returning.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import time
@@ -19,12 +21,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import keras
-import tensorflow as tf
 
-from pointwise.equivalence import compiled_call, input_tensor
 from pointwise.layers import make_layer
 from pointwise.results import Measurement
 from pointwise.spec import RunSpec
+from pointwise.worker.runtime import Runtime, default_runtime
 
 TARGET_BLOCK_S = 0.01
 MAX_CALLS_PER_BLOCK = 10_000
@@ -32,13 +33,6 @@ WARMUP_S = 0.05
 """Warm-up after the cold call: long enough for caches, thread pools and autotuning to settle."""
 
 ProgressCallback = Callable[[str, int, int], None]
-
-
-def device_sync(device: str) -> Callable[[], None]:
-    """The synchronisation to run before reading the clock on `device`."""
-    if device.startswith("GPU"):
-        return tf.test.experimental.sync_devices
-    return lambda: None
 
 
 @dataclass
@@ -50,60 +44,17 @@ class _Timed:
     peak_memory_bytes: int | None = None
 
 
-def make_step(layer: keras.layers.Layer, x: tf.Tensor, mode: str, pass_kind: str) -> Callable[[], object]:
-    """A zero-argument callable running one forward (or forward+backward) call of `layer` in `mode`.
-
-    The backward pass takes gradients of sum(output) with respect to the input and every trainable
-    weight, as a training step would; the outputs stay on the device.
-    """
-    if pass_kind == "forward":
-        forward = compiled_call(layer, mode)
-        return lambda: forward(x)
-
-    def forward_backward(inputs):
-        with tf.GradientTape() as tape:
-            tape.watch(inputs)
-            loss = tf.reduce_sum(layer(inputs))
-        return tape.gradient(loss, [inputs, *layer.trainable_weights])
-
-    if mode != "eager":
-        forward_backward = tf.function(forward_backward, jit_compile=(mode == "xla"))
-    return lambda: forward_backward(x)
-
-
-def measure(spec: RunSpec, keys: tuple[str, ...], progress: ProgressCallback | None = None) -> list[Measurement]:
+def measure(
+    spec: RunSpec, keys: tuple[str, ...], progress: ProgressCallback | None = None, runtime: Runtime | None = None
+) -> list[Measurement]:
     """Time every variant in `keys` on `spec`; returns one `Measurement` per key, in order."""
-    sync = device_sync(spec.device)
-    on_gpu = spec.device.startswith("GPU")
+    runtime = runtime or default_runtime()
+    sync = functools.partial(runtime.sync, spec.device)
     keras.utils.set_random_seed(spec.seed)
-    with tf.device(spec.device):
-        x = input_tensor(spec)
-        timed = []
-        for key in keys:
-            layer = make_layer(key, spec.filters, use_bias=spec.use_bias, dtype=spec.dtype, seed=spec.seed)
-            if on_gpu:
-                tf.config.experimental.reset_memory_stats(spec.device)
-            entry = _Timed(key, make_step(layer, x, spec.mode, spec.pass_kind))
-            start = time.perf_counter()
-            entry.step()
-            sync()
-            entry.cold_start_s = time.perf_counter() - start
-            entry.calls_per_block = _calibrate(entry.step, sync)
-            if on_gpu:
-                entry.peak_memory_bytes = int(tf.config.experimental.get_memory_info(spec.device)["peak"])
-            timed.append(entry)
-        samples: dict[str, list[float]] = {t.key: [] for t in timed}
-        order = random.Random(spec.seed)
-        total = spec.samples * len(timed)
-        done = 0
-        for _ in range(spec.samples):
-            round_order = list(timed)
-            order.shuffle(round_order)
-            for entry in round_order:
-                samples[entry.key].append(_time_block(entry.step, entry.calls_per_block, sync))
-                done += 1
-                if progress:
-                    progress(entry.key, done, total)
+    with runtime.device_scope(spec.device):
+        x = runtime.input_tensor(spec)
+        timed = [_prepare(runtime, spec, key, x, sync) for key in keys]
+        samples = _interleaved_rounds(spec, timed, sync, progress)
     return [
         Measurement(
             key=t.key,
@@ -114,6 +65,39 @@ def measure(spec: RunSpec, keys: tuple[str, ...], progress: ProgressCallback | N
         )
         for t in timed
     ]
+
+
+def _prepare(runtime: Runtime, spec: RunSpec, key: str, x, sync: Callable[[], None]) -> _Timed:
+    """Build variant `key`, time its cold call, warm it up and size its blocks; its peak memory on a GPU."""
+    layer = make_layer(key, spec.filters, use_bias=spec.use_bias, dtype=spec.dtype, seed=spec.seed)
+    runtime.reset_memory(spec.device)
+    entry = _Timed(key, runtime.step(layer, x, spec.mode, spec.pass_kind))
+    start = time.perf_counter()
+    entry.step()
+    sync()
+    entry.cold_start_s = time.perf_counter() - start
+    entry.calls_per_block = _calibrate(entry.step, sync)
+    entry.peak_memory_bytes = runtime.peak_memory(spec.device)
+    return entry
+
+
+def _interleaved_rounds(
+    spec: RunSpec, timed: list[_Timed], sync: Callable[[], None], progress: ProgressCallback | None
+) -> dict[str, list[float]]:
+    """`spec.samples` rounds, each timing every variant once in a freshly shuffled (seeded) order."""
+    samples: dict[str, list[float]] = {t.key: [] for t in timed}
+    order = random.Random(spec.seed)
+    total = spec.samples * len(timed)
+    done = 0
+    for _ in range(spec.samples):
+        round_order = list(timed)
+        order.shuffle(round_order)
+        for entry in round_order:
+            samples[entry.key].append(_time_block(entry.step, entry.calls_per_block, sync))
+            done += 1
+            if progress:
+                progress(entry.key, done, total)
+    return samples
 
 
 def _time_block(step: Callable[[], object], calls: int, sync: Callable[[], None]) -> float:

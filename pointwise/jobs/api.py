@@ -1,0 +1,110 @@
+"""The typed job API: what the Streamlit server and the CLI call. Each call is one job on a worker.
+
+Arguments are validated before they leave this process (a `RunSpec` is only built by `make_run_spec`);
+results come back as raw data and are rebuilt here, where statistics are derived from the raw samples.
+Ceilings are cached here, per knob set, device and dtype, so a worker measures them once per server.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from pointwise import protocol
+from pointwise.jobs.knobs import WorkerKnobs
+from pointwise.jobs.pool import EventCallback, WorkerPool
+from pointwise.results import BenchmarkResult, Ceilings, EquivalenceResult
+from pointwise.spec import RunSpec, is_gpu
+
+_default_pool: WorkerPool | None = None
+_default_pool_lock = threading.Lock()
+_ceilings: dict[tuple[WorkerKnobs, str, str], Ceilings] = {}
+
+
+def default_pool() -> WorkerPool:
+    """The process-wide pool that every Streamlit session shares (so the device queues are global)."""
+    global _default_pool
+    with _default_pool_lock:
+        if _default_pool is None:
+            _default_pool = WorkerPool()
+        return _default_pool
+
+
+def list_devices(pool: WorkerPool | None = None, on_event: EventCallback | None = None) -> list[dict]:
+    """The devices TensorFlow finds, as [{"name": "CPU:0", "description": ...}, ...]."""
+    return (pool or default_pool()).run(
+        protocol.DEVICES, {}, device="CPU:0", knobs=WorkerKnobs(gpu_visible=True), on_event=on_event
+    )
+
+
+def run_check(
+    spec: RunSpec, diff_channel: int = 0, pool: WorkerPool | None = None, on_event: EventCallback | None = None
+) -> EquivalenceResult:
+    """Check every variant of `spec` against Conv2D 1x1 (`pointwise.worker.equivalence`)."""
+    data = (pool or default_pool()).run(
+        protocol.CHECK,
+        {"spec": spec.to_dict(), "diff_channel": diff_channel},
+        device=spec.device,
+        knobs=WorkerKnobs.for_spec(spec),
+        on_event=on_event,
+    )
+    return EquivalenceResult.from_dict(data)
+
+
+def run_benchmark(
+    spec: RunSpec,
+    pool: WorkerPool | None = None,
+    on_event: EventCallback | None = None,
+    time_limit_s: float | None = None,
+    cancel: threading.Event | None = None,
+) -> BenchmarkResult:
+    """Check, then time every variant of `spec`; the worker measures the device's ceilings only if none are known."""
+    knobs = WorkerKnobs.for_spec(spec)
+    cache_key = (knobs, spec.device, spec.dtype)
+    known = _ceilings.get(cache_key)
+    data = (pool or default_pool()).run(
+        protocol.BENCH,
+        {"spec": spec.to_dict(), "measure_ceilings": known is None},
+        device=spec.device,
+        knobs=knobs,
+        on_event=on_event,
+        time_limit_s=time_limit_s,
+        cancel=cancel,
+    )
+    if data.get("ceilings") is None and known is not None:
+        data = {**data, "ceilings": known.to_dict()}
+    result = BenchmarkResult.from_dict(data)
+    if result.ceilings is not None:
+        _ceilings[cache_key] = result.ceilings
+    return result
+
+
+def run_lesson_forms(
+    inputs, kernel, bias, pool: WorkerPool | None = None, on_event: EventCallback | None = None
+) -> dict[str, dict]:
+    """Run the lesson's (H, W, C) input through Conv2D 1x1, Dense, matmul and einsum with the given weights.
+
+    Returns {form: {"output": (H, W, F) list, "max_abs_err_vs_numpy": float}}.
+    """
+    payload = {"inputs": _as_lists(inputs), "kernel": _as_lists(kernel), "bias": _as_lists(bias)}
+    return (pool or default_pool()).run(protocol.FORMS, payload, device="CPU:0", knobs=WorkerKnobs(), on_event=on_event)
+
+
+def _as_lists(array) -> list:
+    return array.tolist() if hasattr(array, "tolist") else list(array)
+
+
+def run_ceilings(
+    device: str = "CPU:0",
+    dtype: str = "float32",
+    knobs: WorkerKnobs | None = None,
+    pool: WorkerPool | None = None,
+    on_event: EventCallback | None = None,
+) -> Ceilings:
+    """Measure the GEMM peak and copy bandwidth of `device` now; later benchmarks under `knobs` reuse them."""
+    knobs = knobs or WorkerKnobs(gpu_visible=is_gpu(device))
+    data = (pool or default_pool()).run(
+        protocol.CEILINGS, {"device": device, "dtype": dtype}, device=device, knobs=knobs, on_event=on_event
+    )
+    ceilings = Ceilings.from_dict(data)
+    _ceilings[knobs, ceilings.device, ceilings.dtype] = ceilings
+    return ceilings

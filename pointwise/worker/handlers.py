@@ -1,0 +1,96 @@
+"""`JobHandler`: one method per job kind. Jobs arrive as plain dicts, results leave as plain data.
+
+The server validated the spec (`make_run_spec`, with today's caps); here it is only rebuilt with the trusted
+constructor `stored_spec`, which checks types and ranges. The device is checked against what the runtime
+finds: the server cannot know that without loading TensorFlow.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import resource
+from collections.abc import Callable
+from typing import Any
+
+from pointwise import protocol
+from pointwise.errors import InvalidSpecError
+from pointwise.results import BenchmarkResult, stored_spec
+from pointwise.spec import RunSpec, is_gpu, normalize_device
+from pointwise.variants import BASELINE_KEY
+from pointwise.worker.runtime import Runtime
+
+
+@dataclasses.dataclass
+class JobEvents:
+    """Where a job reports while it runs: timed samples (`progress`) and untimed steps (`phase`)."""
+
+    progress: Callable[[str, int, int], None]
+    phase: Callable[[str], None]
+
+
+class JobHandler:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def handle(self, job: dict[str, Any], events: JobEvents) -> Any:
+        """The result of `job` as plain data; raises `PointwiseError` for a bad job, anything else for a bug."""
+        kind = protocol.job_kind(job)
+        if kind == protocol.DEVICES:
+            return self.runtime.devices()
+        if kind == protocol.CEILINGS:
+            return self.ceilings(self._checked_device(job["device"]), job.get("dtype", "float32"))
+        if kind == protocol.FORMS:
+            from pointwise.worker.lesson_forms import lesson_forms
+
+            return lesson_forms(job["inputs"], job["kernel"], job["bias"])
+        if kind not in (protocol.CHECK, protocol.BENCH):
+            raise ValueError(f"unknown job kind {kind!r}")
+        spec = stored_spec(job["spec"])
+        self._checked_device(spec.device)
+        self.runtime.prepare(spec)
+        if kind == protocol.CHECK:
+            from pointwise.worker.equivalence import check_equivalence
+
+            return check_equivalence(spec, int(job.get("diff_channel", 0)), self.runtime).to_dict()
+        return self.bench(spec, bool(job.get("measure_ceilings", True)), events)
+
+    def ceilings(self, device: str, dtype: str) -> dict:
+        from pointwise.worker.ceilings import measure_ceilings
+
+        return measure_ceilings(device, dtype, self.runtime).to_dict()
+
+    def bench(self, spec: RunSpec, measure_ceilings: bool, events: JobEvents) -> dict:
+        """Check, time, and (if asked) measure the ceilings; raw samples only, the server derives statistics."""
+        from pointwise.results import Ceilings
+        from pointwise.worker.environment import environment_card
+        from pointwise.worker.equivalence import check_equivalence
+        from pointwise.worker.timing import measure
+
+        # Correctness before speed: every timed variant is first checked against the baseline.
+        events.phase("Checking every variant against Conv2D 1x1")
+        equivalence = check_equivalence(spec, runtime=self.runtime).reports
+        keys = spec.variants if BASELINE_KEY in spec.variants else (BASELINE_KEY, *spec.variants)
+        measurements = measure(spec, keys, events.progress, self.runtime)
+        ceilings = None
+        if measure_ceilings:
+            # Several seconds of GEMM and copy loops after the last sample: say so rather than fall silent.
+            events.phase(f"Measuring the roofline ceilings of {spec.device} (first run with these settings only)")
+            ceilings = Ceilings.from_dict(self.ceilings(spec.device, spec.dtype))
+        events.phase("Collecting the environment card")
+        gpu_name = next((d["description"] for d in self.runtime.devices() if d["name"] == spec.device), None)
+        result = BenchmarkResult(
+            spec=spec,
+            measurements=tuple(measurements),
+            environment=environment_card(self.runtime, spec, gpu_name if is_gpu(spec.device) else None),
+            equivalence=tuple(dataclasses.replace(r, diff_map=None, diff_histogram=None) for r in equivalence),
+            ceilings=ceilings,
+            worker_peak_rss_bytes=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        )
+        return result.to_dict(include_statistics=False)
+
+    def _checked_device(self, device: str) -> str:
+        device = normalize_device(device)
+        names = [d["name"] for d in self.runtime.devices()]
+        if device not in names:
+            raise InvalidSpecError("device", device, f"a device TensorFlow finds here: {', '.join(names)}")
+        return device

@@ -9,6 +9,7 @@ from pointwise.classroom import (
     COLOUR_PRESETS,
     LESSON_SHAPE,
     MAX_UPLOAD_BYTES,
+    article_example_params,
     article_example_steps,
     as_matrix_rows,
     demo_image,
@@ -42,15 +43,16 @@ page_setup()
 
 PRESENT_CSS = """<style>
 [data-testid=stSidebar], [data-testid=stSidebarCollapsedControl], [data-testid=stExpandSidebarButton] {display: none}
-[data-testid=stMainBlockContainer] {padding-top: 3rem; padding-bottom: 1rem; max-width: none}
+[data-testid=stMainBlockContainer] {padding-top: 3.6rem; padding-bottom: 1rem; max-width: none}
 [data-testid=stMarkdownContainer] p, [data-testid=stMarkdownContainer] li,
 [data-testid=stMarkdownContainer] td, [data-testid=stMarkdownContainer] th,
 [data-testid=stTable] td, [data-testid=stTable] th {font-size: 1.25rem}
 h2 {font-size: 1.9rem !important; padding: 0 0 0.3rem 0 !important}
 </style>"""
-"""Presentation mode: no sidebar (only the page menu lives there on this page), less padding, and text at
-20 px so the back row reads it at 1280x720. The router sets the page configuration once for every page, so
-the sidebar is hidden here by CSS rather than `initial_sidebar_state`."""
+# Presentation mode: no sidebar (only the page menu lives there on this page), less padding, and text at 20 px
+# so the back row reads it at 1280x720. The router sets the page configuration once for every page, so the
+# sidebar is hidden here by CSS rather than `initial_sidebar_state`. (Comments, not docstrings: Streamlit's
+# "magic" prints a loose string in a page script.)
 
 
 def _sync_presentation() -> None:
@@ -99,11 +101,11 @@ def show_heatmaps(container, maps, title, zmin, zmax, highlight, present: bool) 
 
 def one_pixel(present: bool) -> None:
     st.header("1. One pixel")
-    st.markdown(
+    controls, view = st.columns([1.3, 3]) if present else (st.container(), st.container())
+    controls.markdown(
         "A 5×5 input with 3 channels (one heatmap each). At the pixel you pick, its 3 channel values times a 3×2 "
         "weight matrix, plus a bias, give that pixel's 2 output channels."
     )
-    controls, view = st.columns([1, 3]) if present else (st.container(), st.container())
     if controls.button("Randomise input and weights", icon=":material/casino:"):
         st.session_state["lesson_seed"] = st.session_state.get("lesson_seed", 0) + 1
         for key in ("weights_editor", "forms", "lesson_weights"):
@@ -141,8 +143,7 @@ def framed(matrix: np.ndarray, prefix: str, window: range, selected: int):
 def sweep(present: bool) -> None:
     st.header("2. Every pixel: the sweep, then one matrix product")
     st.markdown(
-        "Press **Play**: the 1×1 kernel visits pixel after pixel. The colours match: channel *c*, weight row *c* and "
-        "term *c* of the sum. The outputs fill in as it goes."
+        "Press **Play**: the 1×1 kernel visits every pixel. Channel *c*, weight row *c* and term *c* share a colour."
     )
     x, kernel, bias = lesson_arrays()
     st.plotly_chart(sweep_figure(x, kernel, bias, present), key="sweep_animation")
@@ -187,8 +188,7 @@ def neighbourhoods(present: bool) -> None:
     x, kernel, _ = lesson_arrays()
     channels, filters = kernel.shape
     st.markdown(
-        "The same input under a 3×3 convolution: at each pixel the kernel reads a 3×3 neighbourhood of every "
-        "channel, so it mixes space *and* channels. The 1×1 reads one pixel: it only mixes channels."
+        "A 3×3 kernel reads a neighbourhood of every channel: it mixes space *and* channels. A 1×1 mixes channels only."
     )
     st.plotly_chart(footprint_figure(x, 3, present), key="footprint_sweep")
     st.markdown(markdown_table(work_rows(work_per_pixel(channels, filters, 3))))
@@ -271,7 +271,9 @@ def article(present: bool) -> None:
     side = shapes.slider("Image size H = W", 2, 224, 8, key="article_side")
     for example, tab in zip((1, 2, 3), shapes.tabs([f"Example {e}" for e in (1, 2, 3)]), strict=True):
         steps = article_example_steps(example, b, side, side, c, f)
-        tab.table(pd.DataFrame({"line": [s.code for s in steps], "shape": [str(s.shape) for s in steps]}))
+        lines = [f"`{s.code}`" for s in steps]  # code, so "+ bias" is not read as a Markdown list item
+        tab.table(pd.DataFrame({"line": lines, "shape": [str(s.shape) for s in steps]}))
+        tab.markdown(f"Parameters: **{article_example_params(example, side, side, c, f):,}**")
     sizes = sorted({2, 4, 8, 16, 32, 64, 128, 224, side})
     figure = px.line(
         pd.DataFrame(params_vs_size(c, f, sizes)), x="H = W", y="parameters", color="example", markers=True, log_y=True

@@ -214,9 +214,6 @@ def article_example_params(example: int, h: int, w: int, c: int, f: int) -> int:
     return (h * w * c * f + f) if example == 3 else (c * f + f)
 
 
-ARTICLE_EXAMPLE_IS_POINTWISE = {1: "yes", 2: "yes, after reshape to (B, H, W, F)", 3: "no"}
-
-
 # -- cost: standard vs depthwise-separable -----------------------------------------------------------------
 
 

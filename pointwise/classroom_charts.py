@@ -29,7 +29,7 @@ def lesson_heatmap(maps, title, zmin, zmax, highlight, first_channel: int, numbe
     if number_px >= PRESENT_NUMBER_PX:
         figure.update_traces(textfont={"size": number_px}, texttemplate="%{z:.1f}")
         figure.update_layout(
-            height=220, annotations=[{**a.to_plotly_json(), "font": {"size": 20}} for a in figure.layout.annotations]
+            height=200, annotations=[{**a.to_plotly_json(), "font": {"size": 20}} for a in figure.layout.annotations]
         )
     return figure
 
@@ -127,6 +127,7 @@ def _coloured(text: str, colour: str) -> str:
     return f"<span style='color:{colour}'>{text}</span>"
 
 
+TEXT_TOP = 0.48
 ROW_Y = {"header": 0.44, "columns": 0.36, "bias": 0.04}
 """Rows of the arithmetic under the panels (paper coordinates): channel c sits at `_channel_y(c)`, so the
 pixel's value c, weight row c and term c read along one line."""
@@ -157,7 +158,7 @@ def _arithmetic(x, kernel, bias, row: int, col: int, font_px: int, axis: str) ->
         "y": ys,
         "text": texts,
         "textposition": "middle right",
-        "textfont": {"size": font_px},
+        "textfont": {"size": font_px, "color": "black"},
         "hoverinfo": "skip",
         "showlegend": False,
         "xaxis": f"x{axis}",
@@ -166,10 +167,11 @@ def _arithmetic(x, kernel, bias, row: int, col: int, font_px: int, axis: str) ->
 
 
 def _text_axes(layout: dict, axis: str) -> None:
-    """An invisible subplot over the whole figure whose data coordinates are paper coordinates."""
-    hidden = {"domain": [0, 1], "range": [0, 1], "visible": False, "fixedrange": True}
-    layout[f"xaxis{axis}"] = {**hidden, "anchor": f"y{axis}"}
-    layout[f"yaxis{axis}"] = {**hidden, "anchor": f"x{axis}"}
+    """An invisible subplot under the panels whose data coordinates are paper coordinates. It must not cover the
+    panels: its background would hide their heatmaps."""
+    hidden = {"visible": False, "fixedrange": True}
+    layout[f"xaxis{axis}"] = {**hidden, "domain": [0, 1], "range": [0, 1], "anchor": f"y{axis}"}
+    layout[f"yaxis{axis}"] = {**hidden, "domain": [0, TEXT_TOP], "range": [0, TEXT_TOP], "anchor": f"x{axis}"}
 
 
 def _weight_matrix(kernel, bias, font_px: int) -> list[dict]:
@@ -211,11 +213,12 @@ def sweep_animation(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray, *, pres
     axes = [str(k + 1) if k else "" for k in range(channels + filters)]
     domains = _panels(channels, 0, 0.58) + _panels(filters, 0.64, 1)
     layout, traces = {}, []
-    titles = [f"input channel {c}" for c in range(channels)] + [f"output channel {f}" for f in range(filters)]
+    # Short titles in the arithmetic's names (c0, f0): five panels share a 390 px phone screen.
+    titles = [f"input c{c}" for c in range(channels)] + [f"output f{f}" for f in range(filters)]
     title_notes = []
     for k, (axis, domain) in enumerate(zip(axes, domains, strict=True)):
-        _axes(layout, axis, domain, (0.52, 0.9), height, width)
-        title_notes.append(_text(titles[k], sum(domain) / 2, 0.95, font_px - 2, anchor="center"))
+        _axes(layout, axis, domain, (0.57, 0.92), height, width)
+        title_notes.append(_text(titles[k], sum(domain) / 2, 0.96, font_px - 2, anchor="center"))
         maps = (x[..., k], -1.0, 1.0) if k < channels else (np.full((height, width), np.nan), low, high)
         traces.append(_heatmap(*maps, axis, font_px if present else None))
     text_axis = str(channels + filters + 1)
@@ -241,7 +244,7 @@ def sweep_animation(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray, *, pres
     layout.update(frames[0]["layout"], annotations=title_notes + _weight_matrix(kernel, bias, font_px))
     layout.update(
         _animation_controls(names, labels, font_px),
-        height=520 if present else 470,
+        height=480 if present else 470,
         margin={"t": 10, "b": 80, "l": 10, "r": 10},
     )
     return go.Figure({"data": traces, "layout": layout, "frames": frames})
@@ -270,7 +273,7 @@ def footprint_sweep(x: np.ndarray, side: int, *, present: bool = False) -> go.Fi
         frames.append({"name": names[k], "layout": {"shapes": shapes}})
     labels = [f"({r}, {c})" for r, c in sweep_order(height, width)]
     layout.update(frames[0]["layout"], annotations=notes, **_animation_controls(names, labels, font_px))
-    layout.update(height=470 if present else 430, margin={"t": 10, "b": 80, "l": 10, "r": 10})
+    layout.update(height=430, margin={"t": 10, "b": 80, "l": 10, "r": 10})
     return go.Figure({"data": traces, "layout": layout, "frames": frames})
 
 
@@ -283,7 +286,9 @@ def work_chart(work: list[PixelWork], *, present: bool = False) -> go.Figure:
             y=[w.layer for w in work],
             orientation="h",
             text=[f"{w.multiplications:,}" for w in work],
-            textposition="auto",
+            textposition="outside",
+            textangle=0,
+            cliponaxis=False,
             textfont={"size": font_px},
             marker_color=["#0072B2", "#D55E00", "#009E73"][: len(work)],
         )

@@ -2,7 +2,7 @@ import json
 
 import streamlit as st
 
-from app import page_setup, report_interrupted_job, run_with_progress, show_context_messages, visitor_token
+from app import page_setup
 from pointwise import StoreError
 from pointwise.charts import DISTRIBUTION_KINDS, cold_start_chart, speedup_chart, timing_distribution
 from pointwise.frames import (
@@ -21,6 +21,7 @@ from pointwise.spec import PASS_LABELS
 from pointwise.stats import NOISY_IQR_RATIO, SIGNIFICANCE_LEVEL
 from pointwise.store import RunStore, default_label
 from pointwise.text import escape_markdown
+from pointwise.ui import report_interrupted_job, run_with_progress, show_context_messages, visitor_token
 
 context = page_setup()
 st.title("Benchmark")

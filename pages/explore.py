@@ -1,12 +1,13 @@
 import streamlit as st
 
-from app import page_setup, report_interrupted_job, run_with_progress, show_context_messages
+from app import page_setup
 from pointwise import InvalidSpecError
 from pointwise.charts import diff_heatmap, diff_histogram
 from pointwise.frames import EQUIVALENCE_TABLE_FORMATS, equivalence_frame, is_all_zero
 from pointwise.jobs import run_check
 from pointwise.spec import check_live_size
 from pointwise.text import escape_html, escape_markdown
+from pointwise.ui import report_interrupted_job, run_with_progress, show_context_messages
 from pointwise.variants import BASELINE_KEY, VARIANTS, variant_source
 
 context = page_setup()

@@ -1,9 +1,10 @@
 import streamlit as st
 
-from app import page_setup, show_context_messages
+from app import page_setup
 from pointwise import StoreError
 from pointwise.store import RunStore
 from pointwise.text import escape_markdown
+from pointwise.ui import show_context_messages
 
 context = page_setup()
 st.title("Pointwise Lab")

@@ -1,10 +1,11 @@
 import streamlit as st
 
-from app import page_setup, report_interrupted_job, run_with_progress, show_context_messages
+from app import page_setup
 from pointwise import InvalidSpecError
 from pointwise.charts import roofline_chart, speedup_heatmap, sweep_chart
 from pointwise.frames import STATS_TABLE_FORMATS, STATS_TABLE_HELP, heatmap_variant_options, sweep_frame, sweep_table
 from pointwise.sweep import MAX_POINTS, PARAMETER_LABELS, SWEEP_PARAMETERS, plan_grid, run_sweep, sweep_values
+from pointwise.ui import report_interrupted_job, run_with_progress, show_context_messages
 
 context = page_setup()
 st.title("Scaling")

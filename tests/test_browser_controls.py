@@ -84,6 +84,13 @@ def chosen_variants(page) -> list[str]:
     return [tag.get_attribute("aria-label") for tag in tags.all()]
 
 
+def expect_variants(page, labels: list[str]) -> None:
+    """The multiselect shows exactly `labels`, in order (waiting for the rerun that draws them)."""
+    tags = sidebar(page).locator('[data-testid="stMultiSelect"] [data-tag]')
+    expect(tags).to_have_count(len(labels), timeout=15_000)
+    assert chosen_variants(page) == labels
+
+
 def choose(page, label: str, option: str) -> None:
     sidebar(page).get_by_role("combobox", name=label, exact=True).click()
     page.get_by_role("option", name=option, exact=True).click()
@@ -117,7 +124,7 @@ def test_a_key_link_applies_on_a_fresh_server(fresh_server, browser):
     expect(page.locator("h1").first).to_have_text("Benchmark")
     expect(sidebar(page).get_by_role("combobox", name="Execution mode", exact=True)).to_have_value("XLA (jit_compile)")
     assert selectbox_value(page, "Pass") == "forward+backward"
-    assert chosen_variants(page) == ["Conv2D 1x1 (baseline)", "Seed Example 3: flatten + Dense (not pointwise)"]
+    expect_variants(page, ["Conv2D 1x1 (baseline)", "Seed Example 3: flatten + Dense (not pointwise)"])
     expect(page.locator('[data-testid="stAlert"]').filter(has_text="link")).to_have_count(0)
     assert query(page) == {"mode": ["xla"], "pass": ["backward"], "variants": ["conv2d_1x1", "seed_dense_flatten"]}
     assert_no_exception(page)
@@ -218,7 +225,7 @@ def test_labels_in_links_apply_and_the_url_is_rewritten_with_keys(server, browse
     page.goto(f"{server.url}/benchmark?mode=XLA (jit_compile)&variants=Conv2D 1x1 (baseline)&variants=dense")
     wait_rendered(page)
     expect(sidebar(page).get_by_role("combobox", name="Execution mode", exact=True)).to_have_value("XLA (jit_compile)")
-    assert chosen_variants(page) == ["Conv2D 1x1 (baseline)", "Dense on 4-D input"]
+    expect_variants(page, ["Conv2D 1x1 (baseline)", "Dense on 4-D input"])
     expect_param(page, "mode", "xla")
     expect(page).to_have_url(re.compile(r"variants=conv2d_1x1&variants=dense"), timeout=15_000)
     page.close()

@@ -75,9 +75,7 @@ def bytes_per_call(spec: RunSpec) -> int:
     """Minimum DRAM traffic of one call: read input and weights, write output (backward: also read the
     output gradient and write the input and weight gradients)."""
     item = DTYPE_ITEMSIZE[spec.dtype]
-    inputs = spec.pixels * spec.channels
-    outputs = spec.pixels * spec.filters
-    params = spec.channels * spec.filters + spec.filters
+    inputs, outputs, params = spec.input_elements, spec.output_elements, spec.param_count(BASELINE_KEY)
     moved = inputs + outputs + params
     if spec.pass_kind == "backward":
         moved += outputs + inputs + params + inputs + outputs

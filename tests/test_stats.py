@@ -74,6 +74,8 @@ def test_roofline_fraction_and_traffic():
     assert stats.roofline_fraction == pytest.approx(stats.gflops_per_s / roof)
     backward = small_spec(pass_kind="backward")
     assert bytes_per_call(backward) > bytes_per_call(spec) and backward.flops_per_call == 3 * spec.forward_flops
+    # Without a bias there is no bias vector to read: the same element counts as the memory estimate's.
+    assert bytes_per_call(spec) - bytes_per_call(small_spec(use_bias=False)) == 4 * spec.filters
 
 
 def test_result_round_trips_through_dict():

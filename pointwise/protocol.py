@@ -3,10 +3,13 @@
 One JSON object per line. The server writes jobs to the worker's stdin; the worker writes events to stdout:
 
     job:   {"id": str, "kind": "devices" | "check" | "bench" | "ceilings" | "forms", ...job fields}
+           check: "spec" (`RunSpec.to_dict`), "diff_channel"; bench: "spec", "measure_ceilings" (bool, default
+           true: the server asks only when it has none cached); ceilings: "device", "dtype";
+           forms: "inputs", "kernel", "bias" (nested lists)
     event: {"event": "ready", "pid": int}                                    once, after TensorFlow loads
            {"id": str, "event": "progress", "variant": str, "done": int, "total": int}
            {"id": str, "event": "phase", "text": str}                       a bench job's untimed steps
-           {"id": str, "event": "result", "result": {...}}
+           {"id": str, "event": "result", "result": {...}}     plain data; a bench result has raw samples only
            {"id": str, "event": "error", "error_type": str, "field": str | None, "value": ..., "expected": ...,
             "message": str}
 

@@ -4,7 +4,8 @@ from app import page_setup
 from pointwise import InvalidSpecError
 from pointwise.charts import roofline_chart, speedup_heatmap, sweep_chart
 from pointwise.frames import STATS_TABLE_FORMATS, STATS_TABLE_HELP, heatmap_variant_options, sweep_frame, sweep_table
-from pointwise.sweep import MAX_POINTS, PARAMETER_LABELS, SWEEP_PARAMETERS, plan_grid, run_sweep, sweep_values
+from pointwise.sweep import MAX_POINTS, PARAMETER_LABELS, SWEEP_PARAMETERS, plan_grid, run_sweep, sweep_axes
+from pointwise.text import escape_markdown
 from pointwise.ui import report_interrupted_job, run_with_progress, show_context_messages
 
 context = page_setup()
@@ -34,15 +35,12 @@ if show_context_messages(context):
         submitted = st.form_submit_button("Run sweep", type="primary", icon=":material/play_arrow:")
     if submitted:
         try:
-            axes = {parameter: sweep_values(start, stop, points)}
-            if second != "none":
-                if second == parameter:
-                    raise InvalidSpecError("second parameter", second, "a parameter other than the first")
-                axes[second] = sweep_values(start2, stop2, points2)
+            second_axis = None if second == "none" else (second, start2, stop2, points2)
+            axes = sweep_axes((parameter, start, stop, points), second_axis)
             point_spec = spec.with_changes(samples=samples)
             plan_grid(point_spec, axes)
         except InvalidSpecError as exc:
-            st.error(str(exc))
+            st.error(escape_markdown(exc, 600))
         else:
             points_done = run_with_progress(
                 f"Sweeping {' × '.join(PARAMETER_LABELS[p] for p in axes)}",

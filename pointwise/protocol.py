@@ -47,6 +47,8 @@ ERROR = "error"
 QUEUED = "queued"
 STARTING = "starting"
 RUNNING = "running"
+# The event a sweep gives its caller as each point starts (`pointwise.sweep`; never on the pipe).
+POINT = "point"
 
 THREADS_ENV = "POINTWISE_THREADS"
 """Intra-op threads for the worker (0: TensorFlow's default), read once when it starts."""

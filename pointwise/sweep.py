@@ -14,6 +14,7 @@ import numpy as np
 from pointwise.errors import InvalidSpecError
 from pointwise.jobs import EventCallback, WorkerPool, run_benchmark
 from pointwise.limits import active_limits
+from pointwise.protocol import POINT
 from pointwise.results import BenchmarkResult
 from pointwise.spec import INT_RANGES, RunSpec
 
@@ -45,6 +46,27 @@ def sweep_values(start: int, stop: int, points: int) -> list[int]:
         raise InvalidSpecError("stop", stop, f"an integer >= start ({start})")
     raw = np.geomspace(start, stop, points) if points > 1 else np.array([start])
     return sorted({int(np.rint(v)) for v in raw})
+
+
+def sweep_axes(
+    first: tuple[str, int, int, int], second: tuple[str, int, int, int] | None = None
+) -> dict[str, list[int]]:
+    """The grid's axes from (parameter, start, stop, points) for one or two parameters, validated.
+
+    Raises:
+        InvalidSpecError: naming the parameter or range that cannot be swept (two axes on one parameter too).
+    """
+    axes = {}
+    for axis in (first, second):
+        if axis is None:
+            continue
+        parameter, start, stop, points = axis
+        if parameter not in SWEEP_PARAMETERS:
+            raise InvalidSpecError("parameter", parameter, f"one of {', '.join(SWEEP_PARAMETERS)}")
+        if parameter in axes:
+            raise InvalidSpecError("second parameter", parameter, "a parameter other than the first")
+        axes[parameter] = sweep_values(start, stop, points)
+    return axes
 
 
 def point_spec(spec: RunSpec, assignment: dict[str, int]) -> RunSpec:
@@ -98,7 +120,7 @@ def point_event(index: int, total: int, assignment: dict[str, int], elapsed_s: f
     text = f"Point {index + 1} of {total} ({describe_point(assignment)})"
     if eta_s is not None:
         text += f", about {format_duration(eta_s)} left"
-    return {"event": "point", "index": index, "total": total, "eta_s": eta_s, "text": text}
+    return {"event": POINT, "index": index, "total": total, "eta_s": eta_s, "text": text}
 
 
 def run_sweep(

@@ -87,3 +87,15 @@ def test_sweep_table_leads_with_the_swept_values_under_their_form_names():
     table = sweep_table(FRAME, PARAMETER_LABELS)
     assert list(table.columns[:4]) == ["channels C", "filters F", "variant", "speedup vs Conv2D 1x1"]
     assert len(table) == len(FRAME) and sorted(table["channels C"].unique()) == list(CHANNELS)
+
+
+def test_sweep_axes_refuse_one_parameter_on_both_axes():
+    from pointwise.errors import InvalidSpecError
+    from pointwise.sweep import sweep_axes
+
+    assert sweep_axes(("channels", 4, 16, 3)) == {"channels": [4, 8, 16]}
+    assert list(sweep_axes(("channels", 4, 16, 3), ("batch", 1, 2, 2))) == ["channels", "batch"]
+    with pytest.raises(InvalidSpecError, match="second parameter"):
+        sweep_axes(("channels", 4, 16, 3), ("channels", 1, 2, 2))
+    with pytest.raises(InvalidSpecError, match="parameter"):
+        sweep_axes(("depth", 4, 16, 3))

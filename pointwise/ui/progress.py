@@ -14,6 +14,7 @@ import streamlit as st
 
 from pointwise.errors import PointwiseError
 from pointwise.jobs import EventCallback
+from pointwise.protocol import PHASE, POINT, PROGRESS, QUEUED, RUNNING, STARTING
 from pointwise.text import escape_markdown
 from pointwise.variants import VARIANTS
 
@@ -33,22 +34,22 @@ class ProgressText:
 
     def update(self, event: dict) -> None:
         kind = event.get("event")
-        if kind == "point":
+        if kind == POINT:
             self.point, self.points_done, self.points = f"{event['text']} · ", event["index"], event["total"]
             self.fraction, self.text = 0.0, ""
-        elif kind == "queued" and event["position"] > 0:
+        elif kind == QUEUED and event["position"] > 0:
             self.text = f"Queued: {event['position']} job(s) ahead of yours on this device."
-        elif kind == "queued":
+        elif kind == QUEUED:
             self.text = "Waiting for the TensorFlow worker (starting up, or finishing another task)…"
-        elif kind == "starting":
+        elif kind == STARTING:
             self.text = "Starting the TensorFlow worker (about 5 s, first run only)…"
-        elif kind == "phase":
+        elif kind == PHASE:
             self.text = f"{event['text']}…"
-        elif kind == "progress":
+        elif kind == PROGRESS:
             self.fraction = event["done"] / event["total"]
             variant = VARIANTS[event["variant"]].label if event["variant"] in VARIANTS else event["variant"]
             self.text = f"Sample {event['done']} of {event['total']} ({variant})"
-        elif kind == "running" and not self.text:
+        elif kind == RUNNING and not self.text:
             self.text = "Running…"
 
     @property

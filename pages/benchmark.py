@@ -17,7 +17,6 @@ from pointwise.frames import (
     verdict_lines,
 )
 from pointwise.jobs import run_benchmark
-from pointwise.spec import PASS_LABELS
 from pointwise.stats import NOISY_IQR_RATIO, SIGNIFICANCE_LEVEL
 from pointwise.store import RunStore, default_label
 from pointwise.text import escape_markdown
@@ -32,11 +31,7 @@ st.caption(
 report_interrupted_job()
 if show_context_messages(context):
     spec = context.spec
-    st.markdown(
-        f"**{spec.batch}×{spec.height}×{spec.width}×{spec.channels} → {spec.filters}** · {spec.dtype} · "
-        f"{spec.mode} · {PASS_LABELS[spec.pass_kind]} · {spec.device} · oneDNN {'on' if spec.onednn else 'off'} · "
-        f"{spec.samples} samples × {len(spec.variants)} variants"
-    )
+    st.markdown(f"**{escape_markdown(spec.summary())}**")
     if st.button("Run benchmark", type="primary", icon=":material/play_arrow:"):
         result = run_with_progress("Benchmarking", lambda on_event: run_benchmark(spec, on_event=on_event))
         if result is not None:

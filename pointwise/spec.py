@@ -115,6 +115,19 @@ class RunSpec:
         """The backward pass computes two more GEMMs of the same size (dx and dW), hence 3x."""
         return self.forward_flops * (3 if self.pass_kind == "backward" else 1)
 
+    def summary(self) -> str:
+        """One line a person reads: `8x56x56x64 -> 128 · float32 · graph (tf.function) · forward · CPU:0 · ...`."""
+        backend = (
+            f"TF32 {'on' if self.tf32 else 'off'}"
+            if is_gpu(self.device)
+            else f"oneDNN {'on' if self.onednn else 'off'}"
+        )
+        return (
+            f"{format_shape(self.input_shape)} -> {self.filters} · {self.dtype} · {MODE_LABELS[self.mode]} · "
+            f"{PASS_LABELS[self.pass_kind]} · {self.device} · {backend} · "
+            f"{self.samples} samples × {len(self.variants)} variants"
+        )
+
     def with_changes(self, **changes: Any) -> RunSpec:
         """A new spec with `changes` applied, validated like any other."""
         return make_run_spec(**{**self.to_dict(), **changes})

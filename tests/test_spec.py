@@ -122,3 +122,12 @@ def test_any_input_gives_a_spec_or_a_message_naming_the_field(values):
         assert exc.field in str(exc)
     else:
         assert isinstance(spec, RunSpec)
+
+
+def test_summary_is_one_line_with_the_knob_of_the_device():
+    from pointwise.spec import RunSpec
+
+    assert RunSpec().summary() == (
+        "8x56x56x64 -> 128 · float32 · graph (tf.function) · forward · CPU:0 · oneDNN off · 30 samples × 8 variants"
+    )
+    assert "TF32 on" in make_run_spec(device="GPU:0").summary()

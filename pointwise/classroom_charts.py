@@ -265,7 +265,7 @@ def footprint_sweep(x: np.ndarray, side: int, *, present: bool = False) -> go.Fi
             _axes(layout, axis, domain_x, domain_y, height, width)
             traces.append(_heatmap(x[..., c], -1.0, 1.0, axis, font_px if present else None))
             if band == 0:
-                notes.append(_text(f"input channel {c}", sum(domain_x) / 2, 0.97, font_px - 2, anchor="center"))
+                notes.append(_text(f"input c{c}", sum(domain_x) / 2, 0.97, font_px - 2, anchor="center"))
     frames = []
     for k, (row, col) in enumerate(sweep_order(height, width)):
         top, left, bottom, right = footprint(row, col, side, height, width)

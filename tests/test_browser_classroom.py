@@ -29,6 +29,9 @@ FORMS_LIMIT_MS = 120_000
 """The four Keras forms run in a worker process, which may still be importing TensorFlow."""
 HEATMAP_NUMBERS = ".js-plotly-plot g.heatmap-label text"
 PLOT_TITLES = ".js-plotly-plot .annotation-text, .js-plotly-plot .gtitle"
+HEATMAP_TITLE = re.compile(r"^(input|output) (channel \d|c\d|f\d)$")
+"""Heatmap panel titles: "input channel 0" on step 1, "input c0" / "output f0" on the animated sweep."""
+PRESENT_NUMBER_PX = 18
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +79,7 @@ def test_heatmaps_have_separate_titles_and_legible_numbers(browser, server, view
     try:
         titles = page.locator(PLOT_TITLES)
         boxes = {titles.nth(i).text_content(): titles.nth(i).bounding_box() for i in range(titles.count())}
+        boxes = {title: box for title, box in boxes.items() if HEATMAP_TITLE.match(title)}
         assert {f"input channel {c}" for c in range(3)} | {"output channel 0", "output channel 1"} <= set(boxes)
         overlapping = [(a, b) for (a, box_a), (b, box_b) in combinations(boxes.items(), 2) if _overlap(box_a, box_b)]
         assert not overlapping
@@ -114,7 +118,7 @@ def test_pixel_sections_answer_a_person(phone):
     formula = _formulas(phone).first
     shown = formula.inner_text()
     assert "at (1, 2)" in shown
-    row_slider = phone.get_by_role("slider", name="Pixel row")
+    row_slider = phone.get_by_role("slider", name=re.compile("^Pixel row"))
     row_slider.focus()
     row_slider.press("ArrowRight")
     shown = _expect_changed(formula, shown)
@@ -154,12 +158,11 @@ def test_colour_article_and_cost_sections_answer_a_person(phone):
             seen.add(after.get_attribute("src"))
 
     phone.get_by_role("tab", name="Example 3").click()
-    parameters = phone.get_by_text(re.compile(r"^Parameters: .* pointwise convolution: no"))
-    expect(parameters).to_contain_text(f"{8 * 8 * 3 * 4 + 4:,}")
-    side = phone.get_by_role("slider", name="Image size H = W")
+    expect(phone.get_by_text(f"Parameters: {8 * 8 * 3 * 4 + 4:,}", exact=True)).to_be_visible()
+    side = phone.get_by_role("slider", name=re.compile("^Image size H = W"))
     side.focus()
     side.press("ArrowRight")
-    expect(parameters).to_contain_text(f"{9 * 9 * 3 * 4 + 4:,}", timeout=30_000)
+    expect(phone.get_by_text(f"Parameters: {9 * 9 * 3 * 4 + 4:,}", exact=True)).to_be_visible(timeout=30_000)
 
     ratio = phone.get_by_text(re.compile("^Depthwise \\+ pointwise costs"))
     expect(ratio).to_contain_text(f"{1 / 128 + 1 / 9:.1%}")
@@ -168,3 +171,66 @@ def test_colour_article_and_cost_sections_answer_a_person(phone):
     filters.press("Enter")
     expect(ratio).to_contain_text(f"{1 / 256 + 1 / 9:.1%}", timeout=30_000)
     assert_no_exception(phone)
+
+
+@pytest.fixture
+def projector(browser, server):
+    page = browser.new_page(viewport=LAPTOP)
+    page.goto(f"{server.url}/classroom?present=1")
+    expect(page.locator("h2").first).to_be_visible(timeout=120_000)
+    yield page
+    page.close()
+
+
+def _inside(box, viewport) -> bool:
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"]
+
+
+def test_presentation_mode_fits_every_step_on_a_projector(projector):
+    page = projector
+    expect(page.locator('[data-testid="stSidebar"]')).to_be_hidden()
+    for step in range(1, 7):
+        heading = page.locator("h2").filter(has_text=re.compile(f"^{step}\\."))
+        expect(heading).to_be_visible(timeout=30_000)
+        figure = page.locator('[data-testid="stPlotlyChart"] .main-svg, [data-testid="stImage"] img').first
+        expect(figure).to_be_visible(timeout=30_000)
+        page.wait_for_timeout(500)  # Plotly lays out after the element appears
+        assert page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollTop") == 0
+        assert _inside(heading.bounding_box(), LAPTOP), f"step {step}: heading off screen"
+        assert _inside(figure.bounding_box(), LAPTOP), f"step {step}: main figure off screen"
+        controls = page.locator(".updatemenu-button, .slider-group")
+        for k in range(controls.count()):
+            assert _inside(controls.nth(k).bounding_box(), LAPTOP), f"step {step}: animation controls off screen"
+        if step in (1, 2):
+            sizes = page.eval_on_selector_all(
+                HEATMAP_NUMBERS, "ts => ts.map(t => parseFloat(getComputedStyle(t).fontSize))"
+            )
+            assert sizes and min(sizes) >= PRESENT_NUMBER_PX
+        screenshot_whole_page(page, f"classroom-present-{step}.png")
+        if step < 6:
+            page.get_by_role("button", name="Next").click()
+    assert_no_exception(page)
+
+
+def test_the_sweep_animation_plays_in_the_browser(projector):
+    page = projector
+    page.get_by_role("button", name="Next").click()
+    current = page.locator(".slider-group .slider-label").first
+    expect(current).to_have_text("pixel (0, 0)", timeout=30_000)
+    page.locator(".updatemenu-button").filter(has_text="Play").first.click()
+    expect(current).not_to_have_text("pixel (0, 0)", timeout=10_000)
+    moved = current.text_content()
+    expect(current).not_to_have_text(moved, timeout=10_000)  # frames keep advancing
+
+
+def test_a_prediction_runs_its_measurement(projector):
+    page = projector
+    for _ in range(4):
+        page.get_by_role("button", name="Next").click()
+    expect(page.locator("h2").filter(has_text=re.compile("^5\\."))).to_be_visible(timeout=30_000)
+    page.get_by_text("no", exact=True).first.click()
+    page.get_by_role("button", name="Reveal: measure it").first.click()
+    verdict = page.get_by_text(re.compile("^Your guess: no · measured: no"))
+    expect(verdict).to_be_visible(timeout=FORMS_LIMIT_MS)
+    expect(page.get_by_text(re.compile("Example 3 returns \\(1, 1, 4\\)"))).to_be_visible()
+    assert_no_exception(page)

@@ -41,6 +41,9 @@ def main() -> None:
         ),
         "article image size slider": lambda a, i: a.slider(key="article_side").set_value(20 + 40 * i),
         "cost inputs (F)": lambda a, i: a.number_input(key="cost_f").set_value(64 + i),
+        "answer a question (radio, before reveal)": lambda a, i: a.radio(key="guess_example3_pointwise").set_value(
+            ["yes", "no"][i % 2]
+        ),
         "run the four Keras forms (warm worker)": lambda a, i: next(
             b for b in a.button if b.label == forms_button
         ).click(),
@@ -48,6 +51,16 @@ def main() -> None:
     print(f"{'interaction':<42}{'median s':>10}{'max s':>8}")
     for name, action in interactions.items():
         times = [timed(at, lambda a, i=i, act=action: act(a, i)) for i in range(REPEATS)]
+        print(f"{name:<42}{statistics.median(times):>10.3f}{max(times):>8.3f}")
+    present = AppTest.from_file(str(_common.ROOT / "app.py"), default_timeout=180)
+    present.switch_page("pages/classroom.py")
+    present.query_params["present"] = "1"
+    present.run()
+    for label in ("Next", "Previous"):
+        # Five clicks walk steps 1 -> 6 (Next) and back (Previous): every step's first render is timed.
+        clicks = [lambda a, label=label: next(b for b in a.button if b.label == label).click()] * REPEATS
+        times = [timed(present, click) for click in clicks]
+        name = f"presentation: {label}"
         print(f"{name:<42}{statistics.median(times):>10.3f}{max(times):>8.3f}")
     print("goal: every interaction < 0.5 s")
 

@@ -284,3 +284,13 @@ def test_store_errors_shown_to_visitors_do_not_hold_the_database_path(tmp_path, 
             action()
         assert str(tmp_path) not in str(caught.value)
     assert str(blocker) in caplog.text
+
+
+def test_saving_stores_raw_samples_and_computes_no_statistics(tmp_db):
+    result = _result({"conv2d_1x1": [1e-3, 2e-3, 3e-3], "dense": [1e-3, 1.5e-3, 2e-3]})
+    run_id = RunStore().save(result)
+    assert "statistics" not in result.__dict__, "saving must not run the bootstrap (the page computes it once)"
+    with sqlite3.connect(tmp_db) as db:
+        payload = json.loads(db.execute("SELECT payload FROM runs WHERE id = ?", (run_id,)).fetchone()[0])
+    assert "statistics" not in payload and payload["measurements"][1]["per_call_s"] == [1e-3, 1.5e-3, 2e-3]
+    assert RunStore().load(run_id).statistics[1].speedup_vs_conv2d == pytest.approx(2e-3 / 1.5e-3)

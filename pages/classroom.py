@@ -160,7 +160,7 @@ def sweep(present: bool) -> None:
     inputs, times, weights, equals, outputs = st.columns([4, 1, 4, 1, 4])
     inputs.table(framed(as_matrix_rows(x), "c", window, selected))
     times.markdown("## ×")
-    weight_rows = pd.DataFrame(np.vstack([kernel, bias]), index=[f"c{c}" for c in range(channels)] + ["+ bias"])
+    weight_rows = pd.DataFrame(np.vstack([kernel, bias]), index=[f"c{c}" for c in range(channels)] + ["bias"])
     weights.table(weight_rows.rename(columns=lambda f: f"f{f}").style.format("{:.2f}"))
     equals.markdown("## =")
     outputs.table(framed(as_matrix_rows(output), "f", window, selected))

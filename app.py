@@ -61,9 +61,8 @@ def run_router() -> None:
     navigation = st.navigation(
         [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path, default=not p.url_path) for p in PAGES]
     )
-    if navigation.url_path:
-        # Not on Home: the TF import takes a core for ~4 s, and Home must render within 2 s on 2 cores.
-        warm_default_worker()
+    # Every page, Home included: the worker imports TensorFlow at the lowest CPU priority, so Home is not slowed.
+    warm_default_worker()
     page = next(p for p in PAGES if p.url_path == navigation.url_path)
     _routing.context = render_sidebar(page.url_path, page.uses_config)
     try:

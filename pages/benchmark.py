@@ -1,9 +1,10 @@
 import json
+import time
 
 import streamlit as st
 
 from app import page_setup
-from pointwise import StoreError
+from pointwise import PointwiseError, StoreError
 from pointwise.charts import DISTRIBUTION_KINDS, cold_start_chart, speedup_chart, timing_distribution
 from pointwise.frames import (
     STATS_TABLE_FORMATS,
@@ -16,11 +17,37 @@ from pointwise.frames import (
     stats_table,
     verdict_lines,
 )
-from pointwise.jobs import run_benchmark
+from pointwise.jobs import cached_benchmark, with_ceilings
 from pointwise.stats import NOISY_IQR_RATIO, SIGNIFICANCE_LEVEL
 from pointwise.store import RunStore, default_label
 from pointwise.text import escape_markdown
-from pointwise.ui import report_interrupted_job, run_with_progress, show_context_messages, visitor_token
+from pointwise.ui import (
+    report_interrupted_job,
+    run_benchmark_live,
+    show_context_messages,
+    show_verdicts,
+    visitor_token,
+)
+
+
+def save_with_ceilings(computed) -> None:
+    """Measure the device's ceilings if this server has none (after the result is shown), then save the run."""
+    if computed.result.ceilings is None:
+        with st.status(f"Measuring the roofline ceilings of {computed.result.spec.device} for the roofline % column"):
+            try:
+                computed = with_ceilings(computed)
+            except PointwiseError as exc:
+                st.warning(f"Roofline % is not shown: {escape_markdown(exc, 300)}")
+        st.session_state["bench_computed"] = computed
+    try:
+        st.session_state["bench_run_id"] = RunStore().save(computed.result, owner=visitor_token())
+    except StoreError as exc:
+        st.session_state.pop("bench_run_id", None)
+        st.warning(f"The result is shown but could not be saved to history: {escape_markdown(exc, 300)}")
+        return
+    if computed.result.ceilings is not None:
+        st.rerun()  # draws the table again with its roofline % column
+
 
 context = page_setup()
 st.title("Benchmark")
@@ -32,24 +59,34 @@ report_interrupted_job()
 if show_context_messages(context):
     spec = context.spec
     st.markdown(f"**{escape_markdown(spec.summary())}**")
-    if st.button("Run benchmark", type="primary", icon=":material/play_arrow:"):
-        result = run_with_progress("Benchmarking", lambda on_event: run_benchmark(spec, on_event=on_event))
-        if result is not None:
-            st.session_state["bench_result"] = result
-            try:
-                st.session_state["bench_run_id"] = RunStore().save(result, owner=visitor_token())
-            except StoreError as exc:
-                st.session_state.pop("bench_run_id", None)
-                st.warning(f"The result is shown but could not be saved to history: {escape_markdown(exc, 300)}")
+    cached = cached_benchmark(spec)
+    fresh_column, cached_column = st.columns([1, 2])
+    if fresh_column.button(
+        "Run benchmark", type="primary", icon=":material/play_arrow:", help="A fresh benchmark of this configuration"
+    ):
+        computed = run_benchmark_live(spec)
+        if computed is not None:
+            st.session_state["bench_computed"] = computed
+            # The ceilings (for roofline %) are measured after the result is on screen, then it is saved.
+            st.session_state["bench_to_save"] = True
+    elif cached is not None and cached_column.button(
+        f"Show the cached run (from {time.strftime('%H:%M', time.localtime(cached.computed_at))})",
+        icon=":material/history:",
+        help="A benchmark of exactly this configuration that this server already ran",
+    ):
+        st.session_state["bench_computed"] = cached
+        st.session_state.pop("bench_run_id", None)
 
-result = st.session_state.get("bench_result")
+computed = st.session_state.get("bench_computed")
+result = None if computed is None else computed.result
 if result is not None:
+    st.caption(f"Benchmark {computed.provenance()}.")
     stats = stats_frame(result)
     samples = samples_frame(result)
     verdicts = verdict_lines(result)
     if verdicts:
         st.subheader("Verdict")
-        st.markdown("\n".join(f"- **{escape_markdown(label)}**: {escape_markdown(text)}" for label, text in verdicts))
+        show_verdicts(verdicts)
         st.caption(
             "Speedup = median time of Conv2D 1x1 ÷ median time of the variant (above 1: faster), with its bootstrap "
             f"95% interval. Called faster or slower only when the Mann-Whitney p < {SIGNIFICANCE_LEVEL} and the "
@@ -94,6 +131,8 @@ if result is not None:
         "application/json",
         on_click="ignore",
     )
+    if st.session_state.pop("bench_to_save", False):
+        save_with_ceilings(computed)
     run_id = st.session_state.get("bench_run_id")
     if run_id is not None:
         with st.form("label_form"):

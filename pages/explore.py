@@ -4,7 +4,8 @@ from app import page_setup
 from pointwise import InvalidSpecError
 from pointwise.charts import diff_heatmap, diff_histogram
 from pointwise.frames import EQUIVALENCE_TABLE_FORMATS, equivalence_frame, is_all_zero
-from pointwise.jobs import run_check
+from pointwise.jobs import check_cached
+from pointwise.query import check_spec
 from pointwise.spec import check_live_size
 from pointwise.text import escape_html, escape_markdown
 from pointwise.ui import report_interrupted_job, run_with_progress, show_context_messages
@@ -25,15 +26,33 @@ if show_context_messages(context):
     except InvalidSpecError as exc:
         st.error(str(exc))
         st.stop()
-    cache_key = (spec, int(channel))
-    if st.session_state.get("explore_key") != cache_key:
-        result = run_with_progress(
-            "Checking equivalence", lambda on_event: run_check(spec, int(channel), on_event=on_event)
+    checked = check_spec(spec)
+    cache_key = (checked, int(channel))
+    fresh = st.session_state.pop("explore_rerun", False)
+    if fresh or st.session_state.get("explore_key") != cache_key:
+        computed = run_with_progress(
+            "Checking equivalence",
+            lambda on_event: check_cached(checked, int(channel), fresh=fresh, on_event=on_event),
         )
-        if result is not None:
-            st.session_state["explore_key"], st.session_state["explore_result"] = cache_key, result
-    result = st.session_state.get("explore_result") if st.session_state.get("explore_key") == cache_key else None
-    if result is not None:
+        if computed is not None:
+            st.session_state["explore_key"], st.session_state["explore_result"] = cache_key, computed
+    computed = st.session_state.get("explore_result") if st.session_state.get("explore_key") == cache_key else None
+    if computed is not None:
+        result = computed.result
+        note, rerun = st.columns([5, 1], vertical_alignment="center")
+        mode_note = (
+            "in eager mode (one call per variant, nothing traced; choose an execution mode in the sidebar to check "
+            "that one)"
+            if checked.mode != spec.mode
+            else f"in {checked.mode} mode"
+        )
+        note.caption(f"Checked {mode_note}: {computed.provenance()}.")
+        rerun.button(
+            "Re-run",
+            icon=":material/refresh:",
+            help="Compute the check again instead of showing the answer this server already has",
+            on_click=lambda: st.session_state.update(explore_rerun=True),
+        )
         # The baseline's own error vs float64 is already the Conv2D row's "err vs float64".
         table = equivalence_frame(result.reports).drop(columns=["key", "baseline err vs float64"])
         config = {name: st.column_config.NumberColumn(format=fmt) for name, fmt in EQUIVALENCE_TABLE_FORMATS.items()}

@@ -6,7 +6,26 @@ from pointwise.charts import roofline_chart, speedup_heatmap, sweep_chart
 from pointwise.frames import STATS_TABLE_FORMATS, STATS_TABLE_HELP, heatmap_variant_options, sweep_frame, sweep_table
 from pointwise.sweep import MAX_POINTS, PARAMETER_LABELS, SWEEP_PARAMETERS, plan_grid, run_sweep, sweep_axes
 from pointwise.text import escape_markdown
-from pointwise.ui import report_interrupted_job, run_with_progress, show_context_messages
+from pointwise.ui import report_interrupted_job, run_sweep_live, show_context_messages
+
+
+def time_chart(points_done, axes, key: str) -> None:
+    """The time-per-call chart of the points so far (drawn again as each point of a running sweep finishes)."""
+    first, *others = axes
+    st.plotly_chart(
+        sweep_chart(
+            frame=sweep_frame(points_done),
+            x=first,
+            labels=PARAMETER_LABELS,
+            second=others[0] if others else None,
+            y="median_ms",
+            y_title="time per call (ms)",
+            title=f"Time per call vs {PARAMETER_LABELS[first]} (median, 95% CI band)",
+            band=("ci95_low_ms", "ci95_high_ms"),
+        ),
+        key=key,
+    )
+
 
 context = page_setup()
 st.title("Scaling")
@@ -42,9 +61,10 @@ if show_context_messages(context):
         except InvalidSpecError as exc:
             st.error(escape_markdown(exc, 600))
         else:
-            points_done = run_with_progress(
+            points_done = run_sweep_live(
                 f"Sweeping {' × '.join(PARAMETER_LABELS[p] for p in axes)}",
-                lambda on_event: run_sweep(point_spec, axes, on_event=on_event),
+                lambda on_event, on_point: run_sweep(point_spec, axes, on_event=on_event, on_point=on_point),
+                lambda points: time_chart(points, axes, key=f"sweep_running_{len(points)}"),
             )
             if points_done is not None:
                 st.session_state["sweep_result"] = (axes, points_done)
@@ -56,15 +76,7 @@ if "sweep_result" in st.session_state:
     second = others[0] if others else None
     swept = PARAMETER_LABELS[first]
     line = dict(frame=frame, x=first, labels=PARAMETER_LABELS, second=second)
-    st.plotly_chart(
-        sweep_chart(
-            **line,
-            y="median_ms",
-            y_title="time per call (ms)",
-            title=f"Time per call vs {swept} (median, 95% CI band)",
-            band=("ci95_low_ms", "ci95_high_ms"),
-        )
-    )
+    time_chart(points_done, axes, key="sweep_time")
     left, right = st.columns(2)
     left.plotly_chart(sweep_chart(**line, y="gflops_per_s", y_title="GFLOP/s", title=f"Throughput vs {swept}"))
     right.plotly_chart(

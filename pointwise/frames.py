@@ -99,11 +99,12 @@ def stats_frame(result: BenchmarkResult) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def verdict_lines(result: BenchmarkResult) -> list[tuple[str, str]]:
+def verdict_lines(result: BenchmarkResult, statistics: list | None = None) -> list[tuple[str, str]]:
     """(variant label, plain-language verdict) for every variant compared with Conv2D 1x1: its speedup, the
-    95% interval, and faster / slower / no significant difference (see `pointwise.stats.speedup_verdict`)."""
+    95% interval, and faster / slower / no significant difference (see `pointwise.stats.speedup_verdict`).
+    `statistics` replaces `result.statistics` for a run still in progress (`pointwise.live`)."""
     lines = []
-    for s in result.statistics:
+    for s in result.statistics if statistics is None else statistics:
         verdict = speedup_verdict(s)
         if verdict is not None:
             lines.append((_label(s.key), verdict))

@@ -7,7 +7,8 @@ One JSON object per line. The server writes jobs to the worker's stdin; the work
            true: the server asks only when it has none cached); ceilings: "device", "dtype";
            forms: "inputs", "kernel", "bias" (nested lists)
     event: {"event": "ready", "pid": int}                                    once, after TensorFlow loads
-           {"id": str, "event": "progress", "variant": str, "done": int, "total": int}
+           {"id": str, "event": "progress", "variant": str, "done": int, "total": int, "per_call_s": float}
+                                                      one timed sample, sent as taken (`pointwise.live`)
            {"id": str, "event": "phase", "text": str}                       a bench job's untimed steps
            {"id": str, "event": "result", "result": {...}}     plain data; a bench result has raw samples only
            {"id": str, "event": "error", "error_type": str, "field": str | None, "value": ..., "expected": ...,
@@ -93,8 +94,9 @@ def ready_event(pid: int) -> dict[str, Any]:
     return {"event": READY, "pid": pid}
 
 
-def progress_event(job_id: str, variant: str, done: int, total: int) -> dict[str, Any]:
-    return {"id": job_id, "event": PROGRESS, "variant": variant, "done": done, "total": total}
+def progress_event(job_id: str, variant: str, done: int, total: int, per_call_s: float) -> dict[str, Any]:
+    """One timed sample: its variant, its value, and how far the job is (so the server can draw as it goes)."""
+    return {"id": job_id, "event": PROGRESS, "variant": variant, "done": done, "total": total, "per_call_s": per_call_s}
 
 
 def phase_event(job_id: str, text: str) -> dict[str, Any]:

@@ -199,3 +199,16 @@ def query_problems(params: Mapping[str, str | Sequence[str]], devices: Sequence[
             if warnings:
                 problems[key] = warnings[0]
     return problems
+
+
+CHEAPEST_CHECK_MODE = "eager"
+"""One eager call per variant answers "does it compute Conv2D 1x1?" without tracing or compiling anything."""
+
+
+def check_spec(spec: RunSpec) -> RunSpec:
+    """The spec Explore's equivalence check runs: in eager mode unless the visitor chose a mode.
+
+    A mode is chosen when the link has a `mode` parameter, that is, when it differs from the default: picking
+    the default mode in the sidebar writes no parameter, so it reads as not chosen (and eager answers it).
+    """
+    return spec.with_changes(mode=CHEAPEST_CHECK_MODE) if spec.mode == default_for("mode") else spec

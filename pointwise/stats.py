@@ -82,14 +82,14 @@ def bytes_per_call(spec: RunSpec) -> int:
     return item * moved
 
 
-def median_ci(samples: np.ndarray) -> tuple[float, float]:
+def median_ci(samples: np.ndarray, resamples: int = BOOTSTRAP_RESAMPLES) -> tuple[float, float]:
     """Bootstrap percentile interval of the median at `CONFIDENCE_LEVEL`."""
     if len(samples) < 2 or np.all(samples == samples[0]):
         return float(samples[0]), float(samples[0])
     res = sps.bootstrap(
         (samples,),
         np.median,
-        n_resamples=BOOTSTRAP_RESAMPLES,
+        n_resamples=resamples,
         confidence_level=CONFIDENCE_LEVEL,
         method="percentile",
         rng=np.random.default_rng(_BOOTSTRAP_SEED),
@@ -97,7 +97,7 @@ def median_ci(samples: np.ndarray) -> tuple[float, float]:
     return float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 
-def speedup_ci(baseline: np.ndarray, variant: np.ndarray) -> tuple[float, float]:
+def speedup_ci(baseline: np.ndarray, variant: np.ndarray, resamples: int = BOOTSTRAP_RESAMPLES) -> tuple[float, float]:
     """Bootstrap interval of median(baseline)/median(variant), resampling each independently."""
 
     def ratio(b, v, axis=-1):
@@ -106,7 +106,7 @@ def speedup_ci(baseline: np.ndarray, variant: np.ndarray) -> tuple[float, float]
     res = sps.bootstrap(
         (baseline, variant),
         ratio,
-        n_resamples=BOOTSTRAP_RESAMPLES,
+        n_resamples=resamples,
         confidence_level=CONFIDENCE_LEVEL,
         method="percentile",
         paired=False,
@@ -116,8 +116,12 @@ def speedup_ci(baseline: np.ndarray, variant: np.ndarray) -> tuple[float, float]
     return float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 
-def summarize(result) -> list[VariantStats]:
-    """`VariantStats` for every measurement of a `BenchmarkResult`, in measurement order."""
+def summarize(result, resamples: int = BOOTSTRAP_RESAMPLES) -> list[VariantStats]:
+    """`VariantStats` for every measurement of a `BenchmarkResult`, in measurement order.
+
+    `resamples` below the default is for running statistics only (`pointwise.live`), redrawn while samples
+    arrive: coarser intervals, a tenth of the cost.
+    """
     spec = result.spec
     baseline = result.measurement(BASELINE_KEY)
     base_times = np.asarray(baseline.per_call_s) if baseline else None
@@ -128,7 +132,7 @@ def summarize(result) -> list[VariantStats]:
     for m in result.measurements:
         times = np.asarray(m.per_call_s, dtype=float)
         q5, q25, q50, q75, q95 = np.percentile(times, [5, 25, 50, 75, 95])
-        ci_low, ci_high = median_ci(times)
+        ci_low, ci_high = median_ci(times, resamples)
         gflops = spec.flops_per_call / q50 / 1e9
         speedup = sp_low = sp_high = p_value = None
         if base_times is not None:
@@ -136,7 +140,7 @@ def summarize(result) -> list[VariantStats]:
             if m.key == BASELINE_KEY:
                 sp_low = sp_high = 1.0
             else:
-                sp_low, sp_high = speedup_ci(base_times, times)
+                sp_low, sp_high = speedup_ci(base_times, times, resamples)
                 p_value = float(sps.mannwhitneyu(base_times, times, alternative="two-sided").pvalue)
         out.append(
             VariantStats(

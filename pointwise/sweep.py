@@ -6,6 +6,7 @@ Each point is its own job, so other sessions' jobs interleave with a long sweep 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,10 +129,12 @@ def run_sweep(
     axes: dict[str, list[int]],
     pool: WorkerPool | None = None,
     on_event: EventCallback | None = None,
+    on_point: Callable[[list[SweepPoint]], None] | None = None,
 ) -> list[SweepPoint]:
     """Benchmark `spec` at every point of the grid spanned by `axes` (one or two parameters).
 
-    `on_event` gets each job's events, and a "point" event (`point_event`) as each point starts."""
+    `on_event` gets each job's events, and a "point" event (`point_event`) as each point starts; `on_point` gets
+    the finished points so far as each one finishes (to draw them while the sweep goes on)."""
     plan = plan_grid(spec, axes)
     points = []
     started = time.monotonic()
@@ -139,4 +142,6 @@ def run_sweep(
         if on_event:
             on_event(point_event(index, len(plan), assignment, time.monotonic() - started))
         points.append(SweepPoint(assignment, run_benchmark(point, pool=pool, on_event=on_event)))
+        if on_point:
+            on_point(list(points))
     return points

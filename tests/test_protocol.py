@@ -20,8 +20,15 @@ def _over_the_pipe(event: dict) -> dict:
 
 def test_events_round_trip():
     assert _over_the_pipe(protocol.ready_event(42)) == {"event": "ready", "pid": 42}
-    progress = _over_the_pipe(protocol.progress_event("j", "dense", 3, 9))
-    assert progress == {"id": "j", "event": "progress", "variant": "dense", "done": 3, "total": 9}
+    progress = _over_the_pipe(protocol.progress_event("j", "dense", 3, 9, 0.0025))
+    assert progress == {
+        "id": "j",
+        "event": "progress",
+        "variant": "dense",
+        "done": 3,
+        "total": 9,
+        "per_call_s": 0.0025,
+    }
     assert protocol.kind_of(_over_the_pipe(protocol.phase_event("j", "Checking"))) == protocol.PHASE
     assert _over_the_pipe(protocol.result_event("j", {"a": [1, 2]}))["result"] == {"a": [1, 2]}
 

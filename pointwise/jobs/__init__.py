@@ -7,28 +7,40 @@ to a `WorkerPool`: warm workers per `WorkerKnobs`, one job per device at a time,
     process.py  WorkerProcess: one `python -m pointwise.worker` subprocess and how it died
     queues.py   DeviceQueue: a device's waiting jobs
     pool.py     WorkerPool: workers, queues, limits (time, memory, cancel)
-    api.py      the typed job API and the server's ceilings cache
+    api.py      the typed job API and the server's caches (ceilings; checks and benchmarks via cache.py)
+    cache.py    ResultCache: a bounded LRU of computed results with when and where they were computed
 """
 
 from pointwise.jobs.api import (
+    benchmark_and_cache,
+    cached_benchmark,
+    check_cached,
     default_pool,
     list_devices,
     run_benchmark,
     run_ceilings,
     run_check,
     run_lesson_forms,
+    with_ceilings,
 )
+from pointwise.jobs.cache import Computed, ResultCache
 from pointwise.jobs.knobs import WorkerKnobs
 from pointwise.jobs.pool import EventCallback, WorkerPool
 
 __all__ = [
+    "Computed",
     "EventCallback",
+    "ResultCache",
     "WorkerKnobs",
     "WorkerPool",
+    "benchmark_and_cache",
+    "cached_benchmark",
+    "check_cached",
     "default_pool",
     "list_devices",
     "run_benchmark",
     "run_ceilings",
     "run_check",
     "run_lesson_forms",
+    "with_ceilings",
 ]

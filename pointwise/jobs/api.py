@@ -2,14 +2,19 @@
 
 Arguments are validated before they leave this process (a `RunSpec` is only built by `make_run_spec`);
 results come back as raw data and are rebuilt here, where statistics are derived from the raw samples.
-Ceilings are cached here, per knob set, device and dtype, so a worker measures them once per server.
+Ceilings are cached here, per knob set, device and dtype, so a worker measures them once per server; so are
+equivalence results and benchmark runs (`pointwise.jobs.cache`), so no visitor waits for an answer twice.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import threading
+import time
 
 from pointwise import protocol
+from pointwise.jobs.cache import Computed, ResultCache
 from pointwise.jobs.knobs import WorkerKnobs
 from pointwise.jobs.pool import EventCallback, WorkerPool
 from pointwise.results import BenchmarkResult, Ceilings, EquivalenceResult
@@ -18,6 +23,8 @@ from pointwise.spec import RunSpec, is_gpu
 _default_pool: WorkerPool | None = None
 _default_pool_lock = threading.Lock()
 _ceilings: dict[tuple[WorkerKnobs, str, str], Ceilings] = {}
+result_cache = ResultCache()
+"""Checks keyed ("check", spec, diff channel), benchmarks ("bench", spec): shared by every session."""
 
 
 def default_pool() -> WorkerPool:
@@ -50,26 +57,95 @@ def run_check(
     return EquivalenceResult.from_dict(data)
 
 
+def check_cached(
+    spec: RunSpec,
+    diff_channel: int = 0,
+    *,
+    fresh: bool = False,
+    pool: WorkerPool | None = None,
+    on_event: EventCallback | None = None,
+) -> Computed[EquivalenceResult]:
+    """`run_check`'s answer from this server's cache if it has one (and `fresh` is False), else computed and cached."""
+    key = (protocol.CHECK, spec, diff_channel)
+    known = None if fresh else result_cache.get(key)
+    if known is not None:
+        return known
+    data, pid = (pool or default_pool()).run_traced(
+        protocol.CHECK,
+        {"spec": spec.to_dict(), "diff_channel": diff_channel},
+        device=spec.device,
+        knobs=WorkerKnobs.for_spec(spec),
+        on_event=on_event,
+    )
+    computed = Computed(EquivalenceResult.from_dict(data), time.time(), pid)
+    result_cache.put(key, computed, len(json.dumps(data)))
+    return computed
+
+
+def cached_benchmark(spec: RunSpec) -> Computed[BenchmarkResult] | None:
+    """The last benchmark of `spec` this server ran through `benchmark_and_cache`, or None."""
+    return result_cache.get((protocol.BENCH, spec))
+
+
+def benchmark_and_cache(
+    spec: RunSpec, pool: WorkerPool | None = None, on_event: EventCallback | None = None
+) -> Computed[BenchmarkResult]:
+    """A fresh `run_benchmark` of `spec`, stored for `cached_benchmark` (timings are noisy: visitors choose).
+
+    Ceilings are not measured here when none are known: the result is shown first, `with_ceilings` adds them.
+    """
+    pids: list[int] = []
+    result = run_benchmark(spec, pool=pool, on_event=on_event, worker_pids=pids, measure_ceilings=False)
+    return _cache_benchmark(Computed(result, time.time(), pids[0]))
+
+
+def with_ceilings(
+    computed: Computed[BenchmarkResult], pool: WorkerPool | None = None, on_event: EventCallback | None = None
+) -> Computed[BenchmarkResult]:
+    """`computed` with its device's ceilings (measured now if this server has none), cached in its place."""
+    spec = computed.result.spec
+    knobs = WorkerKnobs.for_spec(spec)
+    ceilings = _ceilings.get((knobs, spec.device, spec.dtype))
+    if ceilings is None:
+        ceilings = run_ceilings(spec.device, spec.dtype, knobs, pool=pool, on_event=on_event)
+    result = dataclasses.replace(computed.result, ceilings=ceilings)
+    return _cache_benchmark(dataclasses.replace(computed, result=result))
+
+
+def _cache_benchmark(computed: Computed[BenchmarkResult]) -> Computed[BenchmarkResult]:
+    size = len(json.dumps(computed.result.to_dict(include_statistics=False)))
+    result_cache.put((protocol.BENCH, computed.result.spec), computed, size)
+    return computed
+
+
 def run_benchmark(
     spec: RunSpec,
     pool: WorkerPool | None = None,
     on_event: EventCallback | None = None,
     time_limit_s: float | None = None,
     cancel: threading.Event | None = None,
+    worker_pids: list[int] | None = None,
+    measure_ceilings: bool = True,
 ) -> BenchmarkResult:
-    """Check, then time every variant of `spec`; the worker measures the device's ceilings only if none are known."""
+    """Check, then time every variant of `spec`; the worker measures the device's ceilings only if none are known
+    (and `measure_ceilings`).
+
+    `worker_pids`, if given, gets the pid of the worker that ran the job appended.
+    """
     knobs = WorkerKnobs.for_spec(spec)
     cache_key = (knobs, spec.device, spec.dtype)
     known = _ceilings.get(cache_key)
-    data = (pool or default_pool()).run(
+    data, pid = (pool or default_pool()).run_traced(
         protocol.BENCH,
-        {"spec": spec.to_dict(), "measure_ceilings": known is None},
+        {"spec": spec.to_dict(), "measure_ceilings": measure_ceilings and known is None},
         device=spec.device,
         knobs=knobs,
         on_event=on_event,
         time_limit_s=time_limit_s,
         cancel=cancel,
     )
+    if worker_pids is not None:
+        worker_pids.append(pid)
     if data.get("ceilings") is None and known is not None:
         data = {**data, "ceilings": known.to_dict()}
     result = BenchmarkResult.from_dict(data)

@@ -68,6 +68,8 @@ class WorkerPool:
         self.max_workers = max_workers or limits.max_workers
         self.max_queued_jobs = max_queued_jobs or limits.max_queued_jobs
         self._workers: dict[WorkerKnobs, WorkerProcess] = {}
+        self.jobs_sent = 0
+        """Jobs handed to a worker since the pool started: how a test sees that an answer came from a cache."""
         self._lock = threading.Lock()
         self._queues: dict[str, DeviceQueue] = collections.defaultdict(DeviceQueue)
         threading.Thread(target=self._reap_idle_forever, daemon=True, name="pointwise-reaper").start()
@@ -86,6 +88,22 @@ class WorkerPool:
         cancel: threading.Event | None = None,
     ) -> Any:
         """Run one job and return its result; raises a `WorkerError` subclass if it does not complete."""
+        return self.run_traced(
+            kind, payload, device=device, knobs=knobs, on_event=on_event, time_limit_s=time_limit_s, cancel=cancel
+        )[0]
+
+    def run_traced(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        device: str,
+        knobs: WorkerKnobs,
+        on_event: EventCallback | None = None,
+        time_limit_s: float | None = None,
+        cancel: threading.Event | None = None,
+    ) -> tuple[Any, int]:
+        """`run`, returning (result, the pid of the worker that computed it): cached answers name their worker."""
         on_event = on_event or (lambda event: None)
         limit = self.job_time_limit_s if time_limit_s is None else validate_time_limit_s("time_limit_s", time_limit_s)
         if self._queues[device].waiting() >= self.max_queued_jobs:
@@ -95,8 +113,9 @@ class WorkerPool:
             )
         with self._queues[device].turn(lambda ahead: on_event(protocol.queued_event(ahead))):
             worker = self._acquire(knobs, on_event, cancel)
+            self.jobs_sent += 1
             try:
-                return self._run_on(worker, kind, payload, on_event, limit, cancel)
+                return self._run_on(worker, kind, payload, on_event, limit, cancel), worker.pid
             finally:
                 worker.last_used = time.monotonic()
                 worker.lock.release()
@@ -106,6 +125,21 @@ class WorkerPool:
         worker = self._acquire(knobs, lambda event: None, None)
         worker.last_used = time.monotonic()
         worker.lock.release()
+
+    def keep_warm(self, knobs: WorkerKnobs, background_nice: int = 0) -> None:
+        """Without waiting: mark the worker for `knobs` as just used, or start it if there is none.
+
+        A visitor's page view calls this, so the worker is not retired while people are using the app. A worker
+        started here imports TensorFlow at `background_nice` (see `WorkerProcess`), so it does not slow the page.
+        """
+        with self._lock:
+            worker = self._workers.get(knobs)
+            if worker is not None and worker.alive():
+                worker.last_used = time.monotonic()
+                return
+            self._evict_for_new_worker()
+            self._workers[knobs] = WorkerProcess(knobs, background_nice)
+        threading.Thread(target=self.warm, args=(knobs,), daemon=True, name="pointwise-warm").start()
 
     def worker_pids(self) -> list[int]:
         with self._lock:
@@ -159,6 +193,7 @@ class WorkerPool:
             event = self._next_event(worker, deadline, on_event, cancel, "starting the TensorFlow worker")
             if protocol.kind_of(event) == protocol.READY:
                 worker.idle_rss_bytes = worker.rss_bytes()
+                worker.restore_priority()
                 worker.ready = True
 
     def _run_on(self, worker, kind, payload, on_event, limit, cancel) -> Any:

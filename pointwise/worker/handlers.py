@@ -24,7 +24,7 @@ from pointwise.worker.runtime import Runtime
 class JobEvents:
     """Where a job reports while it runs: timed samples (`progress`) and untimed steps (`phase`)."""
 
-    progress: Callable[[str, int, int], None]
+    progress: Callable[[str, int, int, float], None]
     phase: Callable[[str], None]
 
 

@@ -41,7 +41,9 @@ def serve(handler, job: dict, send: Callable[[dict], None]) -> None:
 
     job_id = job.get("id")
     events = JobEvents(
-        progress=lambda variant, done, total: send(protocol.progress_event(job_id, variant, done, total)),
+        progress=lambda variant, done, total, per_call_s: send(
+            protocol.progress_event(job_id, variant, done, total, per_call_s)
+        ),
         phase=lambda text: send(protocol.phase_event(job_id, text)),
     )
     try:

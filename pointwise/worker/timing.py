@@ -32,7 +32,8 @@ MAX_CALLS_PER_BLOCK = 10_000
 WARMUP_S = 0.05
 """Warm-up after the cold call: long enough for caches, thread pools and autotuning to settle."""
 
-ProgressCallback = Callable[[str, int, int], None]
+ProgressCallback = Callable[[str, int, int, float], None]
+"""(variant key, samples done, samples in all, this sample's seconds per call)."""
 
 
 @dataclass
@@ -93,10 +94,11 @@ def _interleaved_rounds(
         round_order = list(timed)
         order.shuffle(round_order)
         for entry in round_order:
-            samples[entry.key].append(_time_block(entry.step, entry.calls_per_block, sync))
+            sample_s = _time_block(entry.step, entry.calls_per_block, sync)
+            samples[entry.key].append(sample_s)
             done += 1
             if progress:
-                progress(entry.key, done, total)
+                progress(entry.key, done, total, sample_s)
     return samples
 
 

@@ -28,15 +28,21 @@ def test_jobs_package_exports_its_public_names():
     import pointwise.jobs
 
     assert set(pointwise.jobs.__all__) == {
+        "Computed",
         "EventCallback",
+        "ResultCache",
         "WorkerKnobs",
         "WorkerPool",
+        "benchmark_and_cache",
+        "cached_benchmark",
+        "check_cached",
         "default_pool",
         "list_devices",
         "run_benchmark",
         "run_ceilings",
         "run_check",
         "run_lesson_forms",
+        "with_ceilings",
     }
     for name in pointwise.jobs.__all__:
         assert hasattr(pointwise.jobs, name), name

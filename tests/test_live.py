@@ -1,0 +1,126 @@
+"""The server's result caches (`pointwise.jobs.cache`, `jobs.api`) and the live sample stream (`pointwise.live`)."""
+
+import time
+
+import pytest
+
+from pointwise import protocol
+from pointwise.jobs import Computed, ResultCache, api, cached_benchmark, check_cached
+from pointwise.live import MIN_SAMPLES, REDRAW_S, SampleStream
+from pointwise.query import check_spec
+from pointwise.spec import make_run_spec
+from pointwise.variants import BASELINE_KEY, VARIANTS
+
+
+def _computed(value, pid=7) -> Computed:
+    return Computed(value, computed_at=1_700_000_000.0, worker_pid=pid)
+
+
+def test_cache_evicts_the_least_recently_used_entry_beyond_its_entry_bound():
+    cache = ResultCache(max_entries=2, max_bytes=10_000)
+    cache.put("a", _computed(1), 10)
+    cache.put("b", _computed(2), 10)
+    assert cache.get("a").result == 1  # "a" is now the most recently used
+    cache.put("c", _computed(3), 10)
+    assert cache.get("b") is None
+    assert [cache.get(k).result for k in ("a", "c")] == [1, 3]
+    assert len(cache) == 2
+
+
+def test_cache_keeps_within_its_byte_bound_and_refuses_a_result_larger_than_it():
+    cache = ResultCache(max_entries=100, max_bytes=100)
+    cache.put("a", _computed(1), 60)
+    cache.put("b", _computed(2), 60)
+    assert cache.get("a") is None and cache.get("b").result == 2
+    assert cache.size_bytes == 60
+    cache.put("huge", _computed(3), 101)
+    assert cache.get("huge") is None and cache.get("b") is not None
+    cache.put("b", _computed(4), 30)  # replacing an entry frees its old size
+    assert cache.size_bytes == 30 and cache.get("b").result == 4
+
+
+def test_cached_answers_say_so_and_keep_when_and_where_they_were_computed():
+    cache = ResultCache()
+    cache.put(("check", 1), _computed("report", pid=4242), 10)
+    hit = cache.get(("check", 1))
+    assert hit.cached and hit.worker_pid == 4242 and hit.computed_at == 1_700_000_000.0
+    when = time.strftime("%H:%M:%S", time.localtime(1_700_000_000.0))
+    assert hit.provenance() == f"computed at {when} on worker pid 4242 (cached)"
+    assert "(cached)" not in _computed("x").provenance()
+
+
+class _CountingPool:
+    """Stands in for a `WorkerPool`: answers a check job with a canned result and counts the jobs."""
+
+    def __init__(self, spec) -> None:
+        self.jobs = 0
+        self.spec = spec
+
+    def run_traced(self, kind, payload, **_):
+        self.jobs += 1
+        assert kind == protocol.CHECK
+        return {"spec": payload["spec"], "diff_channel": payload["diff_channel"], "variants": []}, 1000 + self.jobs
+
+
+@pytest.fixture
+def empty_cache(monkeypatch):
+    monkeypatch.setattr(api, "result_cache", ResultCache())
+
+
+def test_a_check_is_computed_once_per_spec_and_channel_and_rerun_bypasses_the_cache(empty_cache):
+    spec = make_run_spec(batch=1, height=4, width=4, channels=3, filters=2)
+    pool = _CountingPool(spec)
+    first = check_cached(spec, 0, pool=pool)
+    again = check_cached(spec, 0, pool=pool)
+    assert (first.cached, again.cached, pool.jobs) == (False, True, 1)
+    assert again.worker_pid == first.worker_pid == 1001
+    check_cached(spec, 1, pool=pool)  # another diff channel is another answer
+    check_cached(spec.with_changes(seed=1), 0, pool=pool)  # so is another seed
+    assert pool.jobs == 3
+    rerun = check_cached(spec, 0, fresh=True, pool=pool)
+    assert (rerun.cached, rerun.worker_pid, pool.jobs) == (False, 1004, 4)
+    assert check_cached(spec, 0, pool=pool).worker_pid == 1004  # the re-run replaced the cached answer
+    assert cached_benchmark(spec) is None  # a check is not a benchmark
+
+
+def test_the_check_runs_eager_unless_a_mode_other_than_the_default_was_chosen():
+    assert check_spec(make_run_spec(mode="graph")).mode == "eager"
+    assert check_spec(make_run_spec(mode="xla")).mode == "xla"
+    assert check_spec(make_run_spec(mode="eager")).mode == "eager"
+
+
+def _progress(variant: str, done: int, total: int, per_call_s: float) -> dict:
+    return protocol.progress_event("job", variant, done, total, per_call_s)
+
+
+def test_stream_collects_samples_per_variant_and_builds_a_running_verdict():
+    spec = make_run_spec(variants=("dense",), samples=20)
+    stream = SampleStream(spec, clock=lambda: 0.0)
+    assert list(stream.samples) == [BASELINE_KEY, "dense"]  # the baseline is always timed
+    assert not stream.add(protocol.phase_event("job", "Checking"))
+    done = 0
+    for i in range(10):
+        for key, base_s in ((BASELINE_KEY, 1e-3), ("dense", 2e-3)):
+            done += 1
+            assert stream.add(_progress(key, done, 40, base_s * (1 + 0.01 * (i % 3))))
+    assert stream.count == 20 and stream.total == 40
+    frame, verdicts, title = stream.running_view()
+    assert title == "Verdict (running, 20 of 40 samples)"
+    assert len(frame) == 20 and set(frame["key"]) == {BASELINE_KEY, "dense"}
+    [(label, verdict)] = verdicts
+    assert label == VARIANTS["dense"].label and verdict.startswith("0.5") and "slower" in verdict
+
+
+def test_redraws_wait_for_every_variant_and_come_at_most_every_half_second():
+    now = [0.0]
+    stream = SampleStream(make_run_spec(variants=("dense",)), clock=lambda: now[0])
+    for i in range(MIN_SAMPLES):
+        stream.add(_progress(BASELINE_KEY, i + 1, 60, 1e-3))
+    assert not stream.redraw_due()  # no Dense sample yet: nothing to compare
+    for i in range(MIN_SAMPLES):
+        stream.add(_progress("dense", MIN_SAMPLES + i + 1, 60, 1e-3))
+    assert stream.redraw_due()
+    now[0] += REDRAW_S / 2
+    assert not stream.redraw_due()
+    now[0] += REDRAW_S
+    assert stream.redraw_due()

@@ -4,9 +4,8 @@ from app import page_setup
 from pointwise import StoreError
 from pointwise.store import RunStore
 from pointwise.text import escape_markdown
-from pointwise.ui import show_context_messages
 
-context = page_setup()
+page_setup()
 st.title("Pointwise Lab")
 st.markdown(
     """
@@ -20,13 +19,13 @@ popular recipes even compute the same thing? Here you can check, and measure.
 | **Explore** | Runs every chosen variant on your configuration and shows whether its output equals `Conv2D(filters, 1)`, error maps, and the code. |
 | **Benchmark** | Times the variants with interleaved rounds; distributions, medians with 95% intervals, speedups with p-values, % of the roofline. |
 | **Scaling** | Sweeps batch, image size or channels on log axes; speedup heatmaps and the roofline. |
-| **Classroom** | A visual lesson: one pixel, every pixel as one matrix product, colour mixing, the article dissected, cost. |
+| **Classroom** | A lesson for a class: one pixel, the sweep animated, 1x1 vs 3x3, colour mixing, the article dissected, predict-then-measure questions; a presentation mode for projectors. |
 | **History** | Stored runs: filter, compare side by side, import results from other machines, export, delete. |
 
-The configuration in the sidebar is in the URL: copy the link to share exactly what you see.
+On Explore, Benchmark and Scaling the run configuration in the sidebar is in the URL: copy the link to share
+exactly what you see.
 """
 )
-show_context_messages(context)
 st.subheader("Latest stored result")
 try:
     latest, unreadable = RunStore().latest_readable()

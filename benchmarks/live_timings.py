@@ -1,0 +1,144 @@
+"""Live answers, side by side with an earlier commit, on fresh servers in headless Chromium.
+
+    python benchmarks/live_timings.py BEFORE_COMMIT [AFTER_COMMIT]
+
+Checks BEFORE_COMMIT (and AFTER_COMMIT, else the working tree is measured) out into temporary worktrees and
+measures both in one run, at the
+default configuration: Home's first render (the background warm-up starts with it), the first Explore result on
+a fresh server, the same configuration in a new browser session, and time to first chart and to final result
+for the default Benchmark and the default 5-point sweep. Prints each figure with the CPU's name.
+"""
+
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import _common
+
+sys.path.insert(0, str(_common.ROOT / "tests"))
+from playwright.sync_api import expect, sync_playwright
+
+import browser_support
+from browser_support import CHROMIUM, CHROMIUM_ARGS, Server
+
+LIMIT_MS = 300_000
+CHART = ".js-plotly-plot"
+
+
+def cpu_name() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown CPU"
+
+
+def fresh_server(tree: Path, tmp: Path) -> Server:
+    browser_support.ROOT = tree  # Server runs `streamlit run app.py` in this tree
+    return Server(tmp / f"runs-{time.monotonic_ns()}.sqlite3")
+
+
+def seconds_until(page, locator) -> float:
+    start = time.perf_counter()
+    expect(locator).to_be_visible(timeout=LIMIT_MS)
+    return time.perf_counter() - start
+
+
+def home_first_render_s(browser, url: str) -> float:
+    page = browser.new_page()
+    start = time.perf_counter()
+    page.goto(url)
+    expect(page.locator("h1").first).to_have_text("Pointwise Lab", timeout=LIMIT_MS)
+    elapsed = time.perf_counter() - start
+    page.close()
+    return elapsed
+
+
+def explore_result_s(browser, url: str) -> float:
+    context = browser.new_context()  # a new browser session: nothing cached in Streamlit's session state
+    page = context.new_page()
+    start = time.perf_counter()
+    page.goto(f"{url}/explore")
+    expect(page.locator('[data-testid="stDataFrame"]').first).to_be_visible(timeout=LIMIT_MS)
+    elapsed = time.perf_counter() - start
+    context.close()
+    return elapsed
+
+
+def benchmark_s(browser, url: str) -> tuple[float, float]:
+    """(first chart, final result) after the click; an earlier tree draws its first chart with the final result."""
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(f"{url}/benchmark")
+    page.get_by_role("button", name="Run benchmark").click()
+    start = time.perf_counter()
+    expect(page.locator(CHART).first).to_be_visible(timeout=LIMIT_MS)
+    first = time.perf_counter() - start
+    expect(page.get_by_text("Verdict", exact=True)).to_be_visible(timeout=LIMIT_MS)
+    expect(page.get_by_text("Download samples (CSV)")).to_be_visible(timeout=LIMIT_MS)
+    final = time.perf_counter() - start
+    page.close()
+    return first, final
+
+
+def sweep_s(browser, url: str) -> tuple[float, float]:
+    """The Scaling page's default sweep (5 points of channels C, 10 samples): (first chart, final result)."""
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(f"{url}/scaling")
+    page.get_by_role("button", name="Run sweep").click()
+    start = time.perf_counter()
+    expect(page.locator(CHART).first).to_be_visible(timeout=LIMIT_MS)
+    first = time.perf_counter() - start
+    expect(page.get_by_text("Download sweep (CSV)")).to_be_visible(timeout=LIMIT_MS)
+    final = time.perf_counter() - start
+    page.close()
+    return first, final
+
+
+def measure_tree(browser, tree: Path, tmp: Path) -> dict[str, float]:
+    figures = {}
+    server = fresh_server(tree, tmp)
+    try:
+        figures["Home first render, fresh server (s)"] = home_first_render_s(browser, server.url)
+        time.sleep(8)  # let the worker (if warmed) finish importing, as it would while a visitor reads Home
+    finally:
+        server.stop()
+    server = fresh_server(tree, tmp)
+    try:
+        figures["Explore first result, fresh server (s)"] = explore_result_s(browser, server.url)
+        figures["Explore, same config, new session (s)"] = explore_result_s(browser, server.url)
+        figures["Benchmark default: first chart (s)"], figures["Benchmark default: final result (s)"] = benchmark_s(
+            browser, server.url
+        )
+        figures["5-point sweep: first chart (s)"], figures["5-point sweep: final result (s)"] = sweep_s(
+            browser, server.url
+        )
+    finally:
+        server.stop()
+    return figures
+
+
+def main() -> None:
+    before_commit, *after_commit = sys.argv[1:]
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
+        trees = {"before": (Path(tmp) / "before", before_commit)}
+        if after_commit:
+            trees["after"] = (Path(tmp) / "after", after_commit[0])
+        for tree, commit in trees.values():
+            subprocess.run(["git", "worktree", "add", "--detach", str(tree), commit], check=True, cwd=_common.ROOT)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            before = measure_tree(browser, trees["before"][0], Path(tmp))
+            after = measure_tree(browser, trees["after"][0] if after_commit else _common.ROOT, Path(tmp))
+        finally:
+            browser.close()
+            for tree, _ in trees.values():
+                subprocess.run(["git", "worktree", "remove", "--force", str(tree)], check=True, cwd=_common.ROOT)
+    print(f"CPU: {cpu_name()}; before = {before_commit}, after = {after_commit[0] if after_commit else 'working tree'}")
+    print(f"{'figure':42} {'before':>8} {'after':>8}")
+    for name in before:
+        print(f"{name:42} {before[name]:8.2f} {after[name]:8.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -15,6 +15,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from pointwise import autotune
 from pointwise.variants import get_variant
 
 _PACKAGE = "pointwise"
@@ -63,14 +64,23 @@ class _ChannelMatmul(keras.layers.Layer):
                 f"Received input_shape={input_shape}."
             )
         self.kernel = self.add_weight(
-            name="kernel", shape=(channels, self.filters), initializer=self.kernel_initializer
+            name="kernel",
+            shape=(channels, self.filters),
+            initializer=self.kernel_initializer,
+            **self._weight_options("kernel"),
         )
         self.bias = (
-            self.add_weight(name="bias", shape=(self.filters,), initializer=self.bias_initializer)
+            self.add_weight(
+                name="bias", shape=(self.filters,), initializer=self.bias_initializer, **self._weight_options("bias")
+            )
             if self.use_bias
             else None
         )
         self.input_spec = keras.layers.InputSpec(min_ndim=self.min_input_ndim, axes={-1: channels})
+
+    def _weight_options(self, name: str) -> dict:
+        """Extra `add_weight` arguments for weight `name` (regularizer, constraint); none here."""
+        return {}
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.filters)
@@ -210,95 +220,87 @@ class KerasOpsPointwise(_ChannelMatmul):
         return output
 
 
-ONEDNN_CONV_GRAD_MIN_CHANNELS = 512
-"""With oneDNN on, at C >= this the convolution's own gradients beat matmul gradients (measured, see below)."""
-
-
-def onednn_enabled() -> bool:
-    """Whether this TensorFlow process runs oneDNN kernels (TF_ENABLE_ONEDNN_OPTS, read at import)."""
-    try:
-        from tensorflow.python.util import _pywrap_util_port
-    except ImportError:
-        return False
-    return bool(_pywrap_util_port.IsMklEnabled())
-
-
-def _conv_forward_matmul_backward(use_bias: bool):
-    """A 1x1 convolution whose gradients are computed as two 2-D GEMMs (and a sum for the bias)."""
-
-    def forward(inputs, kernel, *bias):
-        channels, filters = kernel.shape
-        output = tf.nn.conv2d(inputs, tf.reshape(kernel, (1, 1, channels, filters)), strides=1, padding="VALID")
-        if use_bias:
-            output = tf.nn.bias_add(output, bias[0])
-
-        def gradients(upstream):
-            rows = tf.reshape(upstream, (-1, filters))
-            flat_inputs = tf.reshape(inputs, (-1, channels))
-            grad_inputs = tf.reshape(tf.matmul(rows, kernel, transpose_b=True), tf.shape(inputs))
-            grad_kernel = tf.matmul(flat_inputs, rows, transpose_a=True)
-            if use_bias:
-                return grad_inputs, grad_kernel, tf.reduce_sum(rows, axis=0)
-            return grad_inputs, grad_kernel
-
-        return output, gradients
-
-    return tf.custom_gradient(forward)
-
-
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 class PointwiseConv2D(_Image2DLayer):
     """Pointwise (1x1) convolution on channels-last images, a drop-in for `Conv2D(filters, 1)`.
 
-    `output[b, h, w, :] = inputs[b, h, w, :] @ kernel + bias`, with `kernel` of shape (C, F) like `Dense`.
+    `output[b, h, w, :] = activation(inputs[b, h, w, :] @ kernel + bias)`, with `kernel` of shape (C, F) like
+    `Dense` (`pointwise.conversion.from_conv2d` converts a `Conv2D(F, 1)` layer).
 
-    It picks, once at `build`, the TensorFlow kernels that measured fastest on CPU for each direction
-    (`benchmarks/pointwise_speed.py`, 6 shapes x forward/backward x oneDNN off/on):
-    - oneDNN off: one 2-D GEMM over all B*H*W rows plus a fused `bias_add`, for both passes. Eigen's 1x1
-      convolution forward ties with it, but its filter gradient is up to 2.6x slower.
-    - oneDNN on: the forward pass is a 1x1 convolution (oneDNN's is up to 1.3x faster than its GEMM);
-      for C < `ONEDNN_CONV_GRAD_MIN_CHANNELS` the gradients are two 2-D GEMMs (the convolution's filter
-      gradient is up to 1.9x slower there), at larger C the convolution's own gradients (faster there).
-    All strategies compute the same function; the choice is not serialised, so a loaded model picks again
-    for the process it runs in.
+    The fastest TensorFlow kernels depend on the CPU, the shape and oneDNN, so `strategy="auto"` times them where
+    the layer runs (`pointwise.autotune`): on its first call for an input shape, dtype, device and oneDNN state,
+    eagerly under `tf.init_scope()` also while tracing, for ~1.5 s at most; the fastest forward kernel and the
+    fastest gradient kernel are chosen separately, so the pair is fastest for inference and training alike, and
+    cached in-process. `strategy` (None before the first call) says the choice and `tuning` the times. An
+    undefined batch axis is timed at `autotune.TUNING_BATCH`; undefined spatial axes use
+    `autotune.FALLBACK_STRATEGY`. A name from `autotune.STRATEGIES` pins the kernels. `get_config` keeps the
+    argument, not the choice: a loaded model tunes for the machine it runs on.
 
     Args:
         filters: int, the number of output channels F.
         use_bias: bool, whether to add a learned bias.
+        activation: activation applied to the output (`None`: linear).
         kernel_initializer: initializer for the (C, F) kernel.
         bias_initializer: initializer for the (F,) bias.
+        kernel_regularizer, bias_regularizer: regularizers of the kernel and the bias.
+        kernel_constraint, bias_constraint: constraints applied to them after each optimizer update.
+        strategy: str, `"auto"` or one of `autotune.STRATEGIES`.
+        **kwargs: `Layer` arguments (`name`, `dtype`, `activity_regularizer`, ...).
 
     Input shape: (batch, height, width, channels). Output shape: (batch, height, width, filters).
     """
 
-    def build(self, input_shape) -> None:
-        super().build(input_shape)
-        if not onednn_enabled():
-            self.strategy = "matmul"
-        elif input_shape[-1] >= ONEDNN_CONV_GRAD_MIN_CHANNELS:
-            self.strategy = "conv"
-        else:
-            self.strategy = "conv_forward_matmul_backward"
-            self._conv_matmul = _conv_forward_matmul_backward(self.use_bias)
+    def __init__(
+        self,
+        filters: int,
+        use_bias: bool = True,
+        activation=None,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        strategy: str = "auto",
+        **kwargs,
+    ) -> None:
+        super().__init__(filters, use_bias, kernel_initializer, bias_initializer, **kwargs)
+        if strategy != "auto" and strategy not in autotune.STRATEGIES:
+            raise ValueError(
+                "Invalid value for argument `strategy`. Expected 'auto' or one of "
+                f"{', '.join(autotune.STRATEGIES)}. Received strategy={strategy!r}."
+            )
+        self.requested_strategy = strategy
+        self.strategy = None if strategy == "auto" else strategy
+        self.tuning: autotune.Tuning | None = None
+        self.activation = keras.activations.get(activation)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
+        self.kernel_constraint = keras.constraints.get(kernel_constraint)
+        self.bias_constraint = keras.constraints.get(bias_constraint)
+
+    def _weight_options(self, name: str) -> dict:
+        return {"regularizer": getattr(self, f"{name}_regularizer"), "constraint": getattr(self, f"{name}_constraint")}
 
     def call(self, inputs):
-        if self.strategy == "conv_forward_matmul_backward":
-            # Tensors, not variables: custom_gradient then routes the gradients through the variable reads.
-            weights = [self.kernel, self.bias] if self.use_bias else [self.kernel]
-            return self._conv_matmul(inputs, *(tf.convert_to_tensor(w) for w in weights))
-        if self.strategy == "conv":
-            kernel = tf.reshape(self.kernel, (1, 1, *self.kernel.shape))
-            output = tf.nn.conv2d(inputs, kernel, strides=1, padding="VALID")
-            return tf.nn.bias_add(output, self.bias) if self.use_bias else output
-        static = inputs.shape
-        if static.is_fully_defined():
-            output_shape = (*static[:-1], self.filters)
-        else:
-            output_shape = tf.concat([tf.shape(inputs)[:-1], [self.filters]], axis=0)
-        output = tf.matmul(tf.reshape(inputs, (-1, self.kernel.shape[0])), self.kernel)
-        if self.use_bias:
-            output = tf.nn.bias_add(output, self.bias)
-        return tf.reshape(output, output_shape)
+        if self.requested_strategy == "auto":
+            self.strategy, self.tuning = autotune.choose_strategy(
+                inputs.shape, self.filters, inputs.dtype, self.use_bias
+            )
+        weights = [self.kernel, self.bias] if self.use_bias else [self.kernel]
+        output = autotune.pointwise_conv(self.strategy, inputs, *(tf.convert_to_tensor(w) for w in weights))
+        return self.activation(output)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "activation": keras.activations.serialize(self.activation),
+            "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": keras.regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": keras.constraints.serialize(self.kernel_constraint),
+            "bias_constraint": keras.constraints.serialize(self.bias_constraint),
+            "strategy": self.requested_strategy,
+        }
 
 
 CUSTOM_LAYERS = {

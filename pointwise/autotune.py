@@ -1,0 +1,247 @@
+"""The kernels `PointwiseConv2D` chooses between, and the timer that chooses them on the machine at hand.
+
+A strategy pairs a forward kernel with a gradient kernel. They can be chosen separately because a training
+step's cost is the forward's plus the gradients', and the forward alone is an inference step's: the pair of
+fastest parts is then fastest for both passes, so one layer object needs no idea of which pass it serves
+(graph code cannot tell a training call from an inference call reliably).
+
+- forward kernels: `gemm` (one 2-D GEMM over all B*H*W pixels with a fused `bias_add`), `conv` (a 1x1
+  `conv2d`, Conv2D's kernel), `batched` (a broadcast batched matmul plus bias, Dense's kernel on a 4-D input);
+- gradient kernels: `gemm` (two 2-D GEMMs and a column sum), `conv` (the convolution's backprop ops).
+
+Strategy names: `gemm` and `conv` are one kernel both ways and use TensorFlow's own gradients; a mixed pair
+is `<forward>_forward_<gradient>_backward` and routes its gradients through `tf.custom_gradient`.
+
+Importing this module imports TensorFlow: only the worker process and the tests do.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import tensorflow as tf
+
+
+def _forward_gemm(inputs, kernel, bias):
+    static = inputs.shape
+    if static.is_fully_defined():
+        output_shape = (*static[:-1], kernel.shape[1])
+    else:
+        output_shape = tf.concat([tf.shape(inputs)[:-1], [kernel.shape[1]]], axis=0)
+    output = tf.matmul(tf.reshape(inputs, (-1, kernel.shape[0])), kernel)
+    if bias is not None:
+        output = tf.nn.bias_add(output, bias)
+    return tf.reshape(output, output_shape)
+
+
+def _forward_conv(inputs, kernel, bias):
+    output = tf.nn.conv2d(inputs, tf.reshape(kernel, (1, 1, *kernel.shape)), strides=1, padding="VALID")
+    return output if bias is None else tf.nn.bias_add(output, bias)
+
+
+def _forward_batched(inputs, kernel, bias):
+    output = tf.matmul(inputs, kernel)
+    return output if bias is None else output + bias
+
+
+def _gradients_gemm(inputs, upstream, kernel, use_bias):
+    channels, filters = kernel.shape
+    rows = tf.reshape(upstream, (-1, filters))
+    grad_inputs = tf.reshape(tf.matmul(rows, kernel, transpose_b=True), tf.shape(inputs))
+    grad_kernel = tf.matmul(tf.reshape(inputs, (-1, channels)), rows, transpose_a=True)
+    return (grad_inputs, grad_kernel, tf.reduce_sum(rows, axis=0)) if use_bias else (grad_inputs, grad_kernel)
+
+
+def _gradients_conv(inputs, upstream, kernel, use_bias):
+    channels, filters = kernel.shape
+    conv_args = {"out_backprop": upstream, "strides": [1, 1, 1, 1], "padding": "VALID"}
+    grad_inputs = tf.raw_ops.Conv2DBackpropInput(
+        input_sizes=tf.shape(inputs), filter=tf.reshape(kernel, (1, 1, channels, filters)), **conv_args
+    )
+    grad_kernel = tf.raw_ops.Conv2DBackpropFilter(input=inputs, filter_sizes=[1, 1, channels, filters], **conv_args)
+    grad_kernel = tf.reshape(grad_kernel, (channels, filters))
+    if use_bias:
+        return grad_inputs, grad_kernel, tf.raw_ops.BiasAddGrad(out_backprop=upstream)
+    return grad_inputs, grad_kernel
+
+
+FORWARD_KERNELS = {"gemm": _forward_gemm, "conv": _forward_conv, "batched": _forward_batched}
+GRADIENT_KERNELS = {"gemm": _gradients_gemm, "conv": _gradients_conv}
+
+
+def strategy_name(forward: str, gradient: str) -> str:
+    """`gemm` / `conv` for one kernel both ways, else `<forward>_forward_<gradient>_backward`."""
+    return forward if forward == gradient else f"{forward}_forward_{gradient}_backward"
+
+
+STRATEGIES = {strategy_name(f, g): (f, g) for f in FORWARD_KERNELS for g in GRADIENT_KERNELS}
+FALLBACK_STRATEGY = "conv_forward_gemm_backward"
+"""For an input whose spatial or channel axes are undefined, which cannot be timed: Conv2D's forward (never
+slower than it) and GEMM gradients (on the CPUs measured, up to 2.6x faster than the convolution's at C < 512)."""
+
+
+@functools.cache
+def _mixed_op(forward: str, gradient: str, use_bias: bool) -> Callable:
+    def op(inputs, kernel, *bias):
+        output = FORWARD_KERNELS[forward](inputs, kernel, bias[0] if use_bias else None)
+        return output, lambda upstream: GRADIENT_KERNELS[gradient](inputs, upstream, kernel, use_bias)
+
+    return tf.custom_gradient(op)
+
+
+def pointwise_conv(strategy: str, inputs, kernel, bias=None):
+    """`inputs @ kernel (+ bias)` over the last axis of a 4-D input, computed by `strategy`'s kernels.
+
+    `kernel` and `bias` are tensors (read from their variables), so that gradients reach the variables through
+    the reads also when `tf.custom_gradient` computes them.
+    """
+    forward, gradient = STRATEGIES[strategy]
+    if forward == gradient:
+        return FORWARD_KERNELS[forward](inputs, kernel, bias)
+    weights = (kernel,) if bias is None else (kernel, bias)
+    return _mixed_op(forward, gradient, bias is not None)(inputs, *weights)
+
+
+@functools.cache
+def onednn_enabled() -> bool:
+    """Whether this TensorFlow process runs oneDNN kernels (TF_ENABLE_ONEDNN_OPTS, read at import)."""
+    try:
+        from tensorflow.python.util import _pywrap_util_port
+    except ImportError:
+        return False
+    return bool(_pywrap_util_port.IsMklEnabled())
+
+
+TUNING_BATCH = 8
+"""The batch size timed when the batch axis is undefined (a functional model's `keras.Input`, a traced
+`tf.function` with `None` batch): a typical mini-batch, so the time of a tuning stays well inside its budget."""
+TUNING_BUDGET_S = 1.5
+"""Each tuning stops starting rounds that would end past this (traces and warm-up included), so that a new
+shape costs at most ~2 s also on a loaded machine; `MIN_ROUNDS` can exceed it for calls over ~100 ms."""
+MIN_ROUNDS = 3
+MAX_ROUNDS = 25
+TARGET_SAMPLE_S = 0.002
+"""A sample times a block of calls lasting about this long, so that clock and dispatch are noise, not signal."""
+
+_CANDIDATE_ERRORS = (tf.errors.NotFoundError, tf.errors.InvalidArgumentError, tf.errors.UnimplementedError)
+"""A kernel with no implementation for this dtype or device is dropped from the tuning, not fatal."""
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """What one tuning measured: median seconds per call of every kernel that ran, and the winners.
+
+    `shape` is the input shape that was timed (the batch axis resolved); `elapsed_s` the tuning's whole cost.
+    """
+
+    strategy: str
+    shape: tuple[int, ...]
+    forward_s: dict[str, float]
+    gradient_s: dict[str, float]
+    rounds: int
+    elapsed_s: float
+
+
+_TUNINGS: dict[tuple, Tuning] = {}
+"""In-process cache: (timed shape, filters, dtype, device, oneDNN state, use_bias, candidates) -> `Tuning`."""
+
+
+def choose_strategy(input_shape, filters: int, dtype, use_bias: bool) -> tuple[str, Tuning | None]:
+    """The tuned strategy for an input of `input_shape` and `dtype`, timing the candidates on first sight.
+
+    Safe to call while tracing: the timing runs eagerly under `tf.init_scope()`, outside the graph being built,
+    and the traced graph holds only the chosen kernels. Returns `FALLBACK_STRATEGY` and no tuning when a
+    spatial or channel axis is undefined, or when no eager context exists to time in.
+    """
+    shape = tuple(input_shape)
+    if len(shape) != 4 or any(d is None for d in shape[1:]):
+        return FALLBACK_STRATEGY, None
+    shape = (TUNING_BATCH if shape[0] is None else shape[0], *shape[1:])
+    dtype = tf.as_dtype(dtype)
+    with tf.init_scope():
+        if not tf.executing_eagerly():
+            return FALLBACK_STRATEGY, None
+        key = (shape, filters, dtype.name, _current_device(), onednn_enabled(), use_bias, tuple(STRATEGIES))
+        if key not in _TUNINGS:
+            _TUNINGS[key] = _tune(shape, filters, dtype, use_bias)
+    return _TUNINGS[key].strategy, _TUNINGS[key]
+
+
+def _current_device() -> str:
+    # The eager context's device scope, which `tf.init_scope()` carries over from the graph being traced;
+    # '' means TensorFlow's default placement.
+    from tensorflow.python.eager import context
+
+    return context.context().device_name
+
+
+def _tune(shape: tuple[int, ...], filters: int, dtype: tf.DType, use_bias: bool) -> Tuning:
+    start = time.perf_counter()
+    inputs = tf.random.normal(shape, dtype=dtype)
+    upstream = tf.random.normal((*shape[:-1], filters), dtype=dtype)
+    kernel = tf.random.normal((shape[-1], filters), dtype=dtype)
+    bias = tf.random.normal((filters,), dtype=dtype) if use_bias else None
+    candidates = {("forward", name): _compiled(fn, inputs, kernel, bias) for name, fn in FORWARD_KERNELS.items()}
+    for name, fn in GRADIENT_KERNELS.items():
+        candidates["gradient", name] = _compiled(fn, inputs, upstream, kernel, use_bias)
+    medians, rounds = measure_candidates(candidates, start + TUNING_BUDGET_S)
+    forward_s = {name: s for (part, name), s in medians.items() if part == "forward"}
+    gradient_s = {name: s for (part, name), s in medians.items() if part == "gradient"}
+    if not forward_s or not gradient_s:
+        strategy = FALLBACK_STRATEGY
+    else:
+        strategy = strategy_name(min(forward_s, key=forward_s.get), min(gradient_s, key=gradient_s.get))
+    return Tuning(strategy, shape, forward_s, gradient_s, rounds, time.perf_counter() - start)
+
+
+def _compiled(fn: Callable, *args) -> Callable[[], object]:
+    # TensorFlow's retracing detector counts traces per code object and would take many tunings for a
+    # retracing loop; a `partial` has no code object, so each tuning's functions are counted apart.
+    graph_fn = tf.function(functools.partial(fn), autograph=False)
+    return lambda: graph_fn(*args)
+
+
+def measure_candidates(candidates: dict, deadline: float) -> tuple[dict, int]:
+    """Median seconds per call of each candidate, timed in interleaved rounds until `deadline` (perf_counter).
+
+    Each candidate is traced and run once, then timed once more to size its blocks. A round times one block
+    of every candidate, so that drift in the machine's speed (other tenants on a shared CPU) touches all
+    alike; no round starts that would end past `deadline`, except the first `MIN_ROUNDS`. A candidate whose
+    first call raises one of `_CANDIDATE_ERRORS` is left out. Returns the medians and the number of rounds.
+    """
+    calls = {}
+    for key, run in candidates.items():
+        try:
+            _synced(run)
+        except _CANDIDATE_ERRORS:
+            continue
+        calls[key] = max(1, math.ceil(TARGET_SAMPLE_S / max(_synced(run), 1e-9)))
+    samples = {key: [] for key in calls}
+    rounds, round_s = 0, 0.0
+    while calls and rounds < MAX_ROUNDS and (rounds < MIN_ROUNDS or time.perf_counter() + round_s <= deadline):
+        round_start = time.perf_counter()
+        for key, count in calls.items():
+            samples[key].append(_synced(candidates[key], count) / count)
+        round_s = time.perf_counter() - round_start
+        rounds += 1
+    return {key: statistics.median(s) for key, s in samples.items()}, rounds
+
+
+def _synced(run: Callable[[], object], calls: int = 1) -> float:
+    """Seconds for `calls` calls of `run`, waiting for a GPU's queued kernels before reading the clock."""
+    start = time.perf_counter()
+    for _ in range(calls):
+        run()
+    if _has_gpu():
+        tf.test.experimental.sync_devices()
+    return time.perf_counter() - start
+
+
+@functools.cache
+def _has_gpu() -> bool:
+    return bool(tf.config.list_logical_devices("GPU"))

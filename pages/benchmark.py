@@ -31,7 +31,11 @@ from pointwise.ui import (
 
 
 def save_with_ceilings(computed) -> None:
-    """Measure the device's ceilings if this server has none (after the result is shown), then save the run."""
+    """Measure the device's ceilings if this server has none (after the result is shown), then save the run.
+
+    The table shows roofline % from the next redraw on: no automatic rerun, which would redraw the page under a
+    visitor's first click (the elements of the run that measured move, so old and new ones show for a moment).
+    """
     if computed.result.ceilings is None:
         with st.status(f"Measuring the roofline ceilings of {computed.result.spec.device} for the roofline % column"):
             try:
@@ -44,9 +48,6 @@ def save_with_ceilings(computed) -> None:
     except StoreError as exc:
         st.session_state.pop("bench_run_id", None)
         st.warning(f"The result is shown but could not be saved to history: {escape_markdown(exc, 300)}")
-        return
-    if computed.result.ceilings is not None:
-        st.rerun()  # draws the table again with its roofline % column
 
 
 context = page_setup()

@@ -77,8 +77,14 @@ def _add_spec_arguments(parser: argparse.ArgumentParser, bench: bool) -> None:
     parser.add_argument("--device", default="CPU:0", help="CPU:0 or GPU:n")
     parser.add_argument("--mode", default="graph", help=f"one of {', '.join(MODES)}")
     parser.add_argument("--seed", default="0")
-    parser.add_argument("--onednn", default="off", help="on|off: TF_ENABLE_ONEDNN_OPTS for the worker")
+    parser.add_argument(
+        "--onednn", default="default", help="default|on|off: TF_ENABLE_ONEDNN_OPTS (default: TensorFlow's choice)"
+    )
     parser.add_argument("--threads", default="0", help="intra-op threads (0 = TensorFlow's default)")
+    parser.add_argument("--inter-threads", default="0", help="inter-op threads (0 = TensorFlow's default)")
+    parser.add_argument(
+        "--cpu-allocator-bfc", default="default", help="default|on|off: TF_CPU_ALLOCATOR_USE_BFC for the worker"
+    )
     parser.add_argument("--tf32", default="on", help="on|off: TensorFloat-32 matmuls on GPUs that have them")
     parser.add_argument(
         "--json",
@@ -119,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     ceilings = sub.add_parser("ceilings", help="measure the GEMM peak and memory bandwidth of a device")
     ceilings.add_argument("--device", default="CPU:0")
     ceilings.add_argument("--dtype", default="float32")
-    ceilings.add_argument("--onednn", default="off")
+    ceilings.add_argument("--onednn", default="default", help="default|on|off")
     ceilings.add_argument("--json", dest="json_out", nargs="?", const="-", default=None, metavar="FILE")
     return parser
 
@@ -135,6 +141,8 @@ def spec_from_args(args: argparse.Namespace, default_variants: Sequence[str]) ->
         "seed": args.seed,
         "onednn": args.onednn,
         "threads": args.threads,
+        "inter_threads": args.inter_threads,
+        "cpu_allocator_bfc": args.cpu_allocator_bfc,
         "tf32": args.tf32,
     }
     if hasattr(args, "samples"):
@@ -229,11 +237,11 @@ def _cmd_sweep(args) -> int:
 
 def _cmd_ceilings(args) -> int:
     from pointwise.jobs import WorkerKnobs, run_ceilings
-    from pointwise.spec import coerce_bool, coerce_choice, is_gpu, normalize_device
+    from pointwise.spec import coerce_choice, coerce_knob, is_gpu, normalize_device
 
     device = normalize_device(args.device)
     dtype = coerce_choice("dtype", args.dtype, DTYPES)
-    knobs = WorkerKnobs(onednn=coerce_bool("onednn", args.onednn), gpu_visible=is_gpu(device))
+    knobs = WorkerKnobs(onednn=coerce_knob("onednn", args.onednn), gpu_visible=is_gpu(device))
     ceilings = run_ceilings(device, dtype, knobs=knobs)
     if args.json_out:
         args.json_destination.write(ceilings.to_dict())

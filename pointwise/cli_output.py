@@ -73,7 +73,7 @@ def check_table(result) -> str:
     spec = result.spec
     header = (
         f"{format_shape(spec.input_shape)} -> {spec.filters} filters, {spec.dtype}, {spec.mode}, "
-        f"{spec.device}, oneDNN {'on' if spec.onednn else 'off'}"
+        f"{spec.device}, oneDNN {spec.onednn}"
     )
     frame = equivalence_frame(result.reports)
     frame["variant"] = frame.pop("key")

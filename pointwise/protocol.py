@@ -52,6 +52,10 @@ RUNNING = "running"
 POINT = "point"
 
 THREADS_ENV = "POINTWISE_THREADS"
+INTER_THREADS_ENV = "POINTWISE_INTER_THREADS"
+# The knobs TensorFlow reads from the environment at import. Absent means TensorFlow's own choice.
+ONEDNN_ENV = "TF_ENABLE_ONEDNN_OPTS"
+CPU_ALLOCATOR_BFC_ENV = "TF_CPU_ALLOCATOR_USE_BFC"
 """Intra-op threads for the worker (0: TensorFlow's default), read once when it starts."""
 INTERNAL_ERROR = "internal"
 """`error_type` of an error that is not a `PointwiseError` (a bug, or a runtime failure)."""

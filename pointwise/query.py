@@ -19,6 +19,7 @@ from pointwise.limits import active_limits
 from pointwise.spec import (
     DTYPES,
     INT_RANGES,
+    KNOB_LABELS,
     MODE_LABELS,
     MODES,
     PASS_LABELS,
@@ -27,15 +28,19 @@ from pointwise.spec import (
     coerce_bool,
     coerce_choice,
     coerce_int,
+    coerce_knob,
     normalize_device,
 )
 from pointwise.text import escape_markdown
 from pointwise.variants import VARIANTS
 
-SIDEBAR_INTS = ("batch", "height", "width", "channels", "filters", "samples")
-SIDEBAR_BOOLS = ("onednn", "tf32")
-QUERY_KEYS = (*SIDEBAR_INTS, "device", "dtype", "mode", "pass", "onednn", "tf32", "variants")
-"""URL parameter names; each is also the sidebar widget's key. `pass` maps to `RunSpec.pass_kind`."""
+SIDEBAR_INTS = ("batch", "height", "width", "channels", "filters", "samples", "threads", "inter_threads")
+SIDEBAR_BOOLS = ("tf32",)
+SIDEBAR_KNOBS = ("onednn", "allocator")
+QUERY_KEYS = (*SIDEBAR_INTS, "device", "dtype", "mode", "pass", *SIDEBAR_KNOBS, "tf32", "variants")
+"""URL parameter names; each is also the sidebar widget's key. Two differ from `RunSpec`'s field names:
+`pass` (a Python keyword there: `pass_kind`) and `allocator` (`cpu_allocator_bfc`)."""
+_SPEC_FIELDS = {"pass": "pass_kind", "allocator": "cpu_allocator_bfc"}
 QUERY_LABELS = {
     "batch": "Batch B",
     "height": "Height H",
@@ -47,7 +52,10 @@ QUERY_LABELS = {
     "dtype": "dtype",
     "mode": "Execution mode",
     "pass": "Pass",
-    "onednn": "oneDNN",
+    "onednn": "oneDNN (TF_ENABLE_ONEDNN_OPTS)",
+    "allocator": "BFC CPU allocator (TF_CPU_ALLOCATOR_USE_BFC)",
+    "threads": "Intra-op threads",
+    "inter_threads": "Inter-op threads",
     "tf32": "TF32 matmuls",
     "variants": "Variants",
 }
@@ -68,7 +76,7 @@ def int_range(key: str) -> tuple[int, int]:
 
 
 def spec_field(key: str) -> str:
-    return "pass_kind" if key == "pass" else key
+    return _SPEC_FIELDS.get(key, key)
 
 
 def default_for(key: str) -> Any:
@@ -133,6 +141,8 @@ def _parse_value(key: str, raw: list[str], devices: Sequence[str]) -> tuple[Any,
         return coerce_int(key, last, int_range(key)), []
     if key in SIDEBAR_BOOLS:
         return coerce_bool(key, last), []
+    if key in SIDEBAR_KNOBS:
+        return coerce_knob(key, last), []
     if key == "device":
         device = normalize_device(last)
         if device not in devices:
@@ -165,6 +175,10 @@ def format_value(key: str, value: Any) -> str:
         return ", ".join(VARIANTS[k].label for k in value)
     if key in SIDEBAR_BOOLS:
         return "on" if value else "off"
+    if key in SIDEBAR_KNOBS:
+        return KNOB_LABELS[value]
+    if key == "threads" or key == "inter_threads":
+        return "TensorFlow's default" if value == 0 else f"{value}"
     if key == "mode":
         return MODE_LABELS[value]
     if key == "pass":

@@ -11,19 +11,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from pointwise.errors import InvalidSpecError
-from pointwise.spec import (
-    DTYPES,
-    INT_RANGES,
-    MODES,
-    PASSES,
-    SPEC_FIELDS,
-    RunSpec,
-    coerce_bool,
-    coerce_choice,
-    coerce_int,
-    coerce_variants,
-    normalize_device,
-)
+from pointwise.spec import RunSpec, coerce_fields
 
 
 def stored_spec(values: dict[str, Any]) -> RunSpec:
@@ -38,24 +26,7 @@ def stored_spec(values: dict[str, Any]) -> RunSpec:
     """
     if not isinstance(values, dict):
         raise InvalidSpecError("spec", type(values).__name__, "an object of run configuration fields")
-    unknown = sorted(set(values) - set(SPEC_FIELDS), key=str)
-    if unknown:
-        raise InvalidSpecError(unknown[0], values[unknown[0]], f"one of the fields {', '.join(SPEC_FIELDS)}")
-    clean: dict[str, Any] = {}
-    for name, allowed in INT_RANGES.items():
-        if name in values:
-            clean[name] = coerce_int(name, values[name], allowed)
-    for name, choices in (("dtype", DTYPES), ("mode", MODES), ("pass_kind", PASSES)):
-        if name in values:
-            clean[name] = coerce_choice(name, values[name], choices)
-    if "device" in values:
-        clean["device"] = normalize_device(values["device"])
-    if "variants" in values:
-        clean["variants"] = coerce_variants(values["variants"])
-    for name in ("onednn", "tf32", "use_bias"):
-        if name in values:
-            clean[name] = coerce_bool(name, values[name])
-    return RunSpec(**clean)
+    return RunSpec(**coerce_fields(values))
 
 
 @dataclass(frozen=True)

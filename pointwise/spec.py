@@ -22,6 +22,10 @@ MODES = ("eager", "graph", "xla")
 PASSES = ("forward", "backward")
 PASS_LABELS = {"forward": "forward", "backward": "forward+backward"}
 MODE_LABELS = {"eager": "eager", "graph": "graph (tf.function)", "xla": "XLA (jit_compile)"}
+KNOB_CHOICES = ("default", "on", "off")
+"""Settings TensorFlow reads at import: "default" leaves TensorFlow's own choice for the CPU it runs on."""
+KNOB_LABELS = {"default": "TensorFlow's default", "on": "on", "off": "off"}
+KNOB_FIELDS = ("onednn", "cpu_allocator_bfc")
 
 # ASCII digits only: `\d` also matches e.g. Arabic-Indic digits, which TensorFlow rejects later, in the worker.
 _DEVICE_PATTERN = re.compile(r"(CPU|GPU):([0-9]{1,2})")
@@ -46,6 +50,7 @@ INT_RANGES: dict[str, tuple[int, int]] = {
     "samples": (3, 2_000),
     "seed": (0, 2**32 - 1),
     "threads": (0, 256),
+    "inter_threads": (0, 256),
 }
 
 
@@ -53,8 +58,10 @@ INT_RANGES: dict[str, tuple[int, int]] = {
 class RunSpec:
     """One validated run configuration. Build it with `make_run_spec`.
 
-    `threads=0` leaves TensorFlow's default thread pools; `onednn` and `threads` are read by TensorFlow only
-    at import time, so they select which worker process runs the job.
+    The runtime knobs are read by TensorFlow only at import time, so each combination selects its own worker
+    process: `onednn` (TF_ENABLE_ONEDNN_OPTS) and `cpu_allocator_bfc` (TF_CPU_ALLOCATOR_USE_BFC) are "default"
+    (TensorFlow decides for this machine), "on" or "off"; `threads` and `inter_threads` (intra- and inter-op
+    thread pools) are 0 for TensorFlow's default.
     """
 
     batch: int = 8
@@ -69,8 +76,10 @@ class RunSpec:
     pass_kind: str = "forward"
     samples: int = 30
     seed: int = 0
-    onednn: bool = False
+    onednn: str = "default"
     threads: int = 0
+    inter_threads: int = 0
+    cpu_allocator_bfc: str = "default"
     tf32: bool = True
     use_bias: bool = True
 
@@ -117,11 +126,7 @@ class RunSpec:
 
     def summary(self) -> str:
         """One line a person reads: `8x56x56x64 -> 128 · float32 · graph (tf.function) · forward · CPU:0 · ...`."""
-        backend = (
-            f"TF32 {'on' if self.tf32 else 'off'}"
-            if is_gpu(self.device)
-            else f"oneDNN {'on' if self.onednn else 'off'}"
-        )
+        backend = f"TF32 {'on' if self.tf32 else 'off'}" if is_gpu(self.device) else f"oneDNN {self.onednn}"
         return (
             f"{format_shape(self.input_shape)} -> {self.filters} · {self.dtype} · {MODE_LABELS[self.mode]} · "
             f"{PASS_LABELS[self.pass_kind]} · {self.device} · {backend} · "
@@ -207,33 +212,42 @@ def make_run_spec(**values: Any) -> RunSpec:
     Raises:
         InvalidSpecError: for an unknown field or any value out of range, naming the field.
     """
-    unknown = sorted(set(values) - set(SPEC_FIELDS))
-    if unknown:
-        raise InvalidSpecError(unknown[0], values[unknown[0]], f"one of the fields {', '.join(SPEC_FIELDS)}")
-    clean: dict[str, Any] = {}
-    for name, allowed in INT_RANGES.items():
-        if name in values:
-            clean[name] = coerce_int(name, values[name], allowed)
-    if "dtype" in values:
-        clean["dtype"] = coerce_choice("dtype", values["dtype"], DTYPES)
-    if "mode" in values:
-        clean["mode"] = coerce_choice("mode", values["mode"], MODES)
-    if "pass_kind" in values:
-        clean["pass_kind"] = coerce_choice("pass_kind", values["pass_kind"], PASSES)
-    if "device" in values:
-        clean["device"] = normalize_device(values["device"])
-    if "variants" in values:
-        clean["variants"] = coerce_variants(values["variants"])
-    for name in ("onednn", "tf32", "use_bias"):
-        if name in values:
-            clean[name] = coerce_bool(name, values[name])
-    spec = RunSpec(**clean)
+    spec = RunSpec(**coerce_fields(values))
     max_samples = active_limits().max_samples
     if spec.samples > max_samples:
         where = " in demo mode" if demo_mode() else ""
         raise InvalidSpecError("samples", spec.samples, f"at most {max_samples:,} samples per variant{where}")
     _check_memory(spec)
     return spec
+
+
+def coerce_fields(values: dict[str, Any]) -> dict[str, Any]:
+    """Every field of `values` checked for type and range and put in canonical form (not against the caps).
+
+    The one place a run configuration's fields are parsed: `make_run_spec` adds today's caps for new runs;
+    stored and imported runs (`pointwise.results.stored_spec`) are rebuilt with this alone.
+    """
+    unknown = sorted(set(values) - set(SPEC_FIELDS), key=str)
+    if unknown:
+        raise InvalidSpecError(unknown[0], values[unknown[0]], f"one of the fields {', '.join(SPEC_FIELDS)}")
+    clean: dict[str, Any] = {}
+    for name, allowed in INT_RANGES.items():
+        if name in values:
+            clean[name] = coerce_int(name, values[name], allowed)
+    for name, choices in (("dtype", DTYPES), ("mode", MODES), ("pass_kind", PASSES)):
+        if name in values:
+            clean[name] = coerce_choice(name, values[name], choices)
+    if "device" in values:
+        clean["device"] = normalize_device(values["device"])
+    if "variants" in values:
+        clean["variants"] = coerce_variants(values["variants"])
+    for name in ("tf32", "use_bias"):
+        if name in values:
+            clean[name] = coerce_bool(name, values[name])
+    for name in KNOB_FIELDS:
+        if name in values:
+            clean[name] = coerce_knob(name, values[name])
+    return clean
 
 
 def parse_shape(text: str) -> dict[str, int]:
@@ -305,6 +319,17 @@ def coerce_bool(name: str, value: Any) -> bool:
     if text in FALSE_WORDS:
         return False
     raise InvalidSpecError(name, value, "on or off (true/false, 1/0)")
+
+
+def coerce_knob(name: str, value: Any) -> str:
+    """ "default", "on" or "off"; booleans and their words (true/1/yes...) mean on/off, as runs stored before
+    the "default" choice existed hold them."""
+    if isinstance(value, str) and value.strip().lower() == "default":
+        return "default"
+    try:
+        return "on" if coerce_bool(name, value) else "off"
+    except InvalidSpecError:
+        raise InvalidSpecError(name, value, "default, on or off") from None
 
 
 def coerce_variants(value: Any) -> tuple[str, ...]:

@@ -41,6 +41,11 @@ SELECTBOXES = {
     "Execution mode": ("mode", ["eager", "XLA (jit_compile)", "graph (tf.function)"]),
     "Pass": ("pass", ["forward+backward", "forward"]),
 }
+KNOBS = {
+    "oneDNN (TF_ENABLE_ONEDNN_OPTS)": ("onednn", ["on", "off", "TensorFlow's default"]),
+    "BFC CPU allocator (TF_CPU_ALLOCATOR_USE_BFC)": ("allocator", ["off", "on"]),
+}
+THREADS = {"Intra-op threads": ("threads", "1"), "Inter-op threads": ("inter_threads", "2")}
 OPTION_KEYS = {"XLA (jit_compile)": "xla", "graph (tf.function)": "graph", "forward+backward": "backward"}
 DEFAULT_WIDGET_VALUES = {"dtype": "float32", "Execution mode": "graph (tf.function)", "Pass": "forward"}
 
@@ -92,7 +97,12 @@ def expect_variants(page, labels: list[str]) -> None:
 
 
 def choose(page, label: str, option: str) -> None:
-    sidebar(page).get_by_role("combobox", name=label, exact=True).click()
+    combobox = sidebar(page).get_by_role("combobox", name=label, exact=True)
+    # A dropdown opened by a click that also scrolls the sidebar closes again: scroll first, as a person would,
+    # and let the scroll settle.
+    combobox.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    combobox.click()
     page.get_by_role("option", name=option, exact=True).click()
 
 
@@ -111,7 +121,10 @@ def snapshot(page) -> dict[str, object]:
         label: sidebar(page).get_by_label(label, exact=True).input_value() for label in NUMBER_INPUTS
     }
     values.update({label: selectbox_value(page, label) for label in SELECTBOXES})
-    values["oneDNN"] = sidebar(page).get_by_role("switch", name="oneDNN (TF_ENABLE_ONEDNN_OPTS)").is_checked()
+    for label in KNOBS:
+        values[label] = selectbox_value(page, label)
+    for label in THREADS:
+        values[label] = sidebar(page).get_by_label(label, exact=True).input_value()
     values["variants"] = chosen_variants(page)
     return values
 
@@ -149,8 +162,16 @@ def test_every_control_sticks_puts_its_key_in_the_url_and_the_link_reopens_ident
     choose(page, "Execution mode", "XLA (jit_compile)")
     choose(page, "Pass", "forward+backward")
     choose(page, "dtype", "float64")
-    sidebar(page).get_by_text("oneDNN (TF_ENABLE_ONEDNN_OPTS)").click()
-    expect_param(page, "onednn", "on")
+    sidebar(page).get_by_text("Runtime knobs").click()
+    for label, (key, options) in KNOBS.items():
+        for option in options:
+            choose(page, label, option)
+            expect_param(page, key, None if option == "TensorFlow's default" else option)
+    for label, (key, value) in THREADS.items():
+        box = sidebar(page).get_by_label(label, exact=True)
+        box.fill(value)
+        box.press("Enter")
+        expect_param(page, key, value)
     # Remove two variants and add one back, like a person: the chip's x, then the dropdown.
     variants = sidebar(page).locator('[data-testid="stMultiSelect"]')
     variants.get_by_role("button", name="Remove Dense on 4-D input").click()
@@ -165,7 +186,8 @@ def test_every_control_sticks_puts_its_key_in_the_url_and_the_link_reopens_ident
     shown = snapshot(page)
     assert {label: shown[label] for label in NUMBER_INPUTS} == {k: v for k, (_, v) in NUMBER_INPUTS.items()}
     assert shown["Execution mode"] == "XLA (jit_compile)" and shown["Pass"] == "forward+backward"
-    assert shown["dtype"] == "float64" and shown["oneDNN"] is True
+    assert shown["dtype"] == "float64" and shown["BFC CPU allocator (TF_CPU_ALLOCATOR_USE_BFC)"] == "on"
+    assert shown["oneDNN (TF_ENABLE_ONEDNN_OPTS)"] == "TensorFlow's default" and shown["Inter-op threads"] == "2"
     assert "Dense on 4-D input" not in shown["variants"] and shown["variants"][-1].startswith("Seed Example 3")
     params = query(page)
     assert params["mode"] == ["xla"] and params["pass"] == ["backward"] and params["dtype"] == ["float64"]
@@ -181,6 +203,7 @@ def test_every_control_sticks_puts_its_key_in_the_url_and_the_link_reopens_ident
         reopened.goto(other.url + copied)
         wait_rendered(reopened)
         expect(sidebar(reopened).get_by_label("Batch B", exact=True)).to_have_value("3")
+        sidebar(reopened).get_by_text("Runtime knobs").click()
         assert snapshot(reopened) == shown
         expect(reopened.locator('[data-testid="stAlert"]').filter(has_text="link")).to_have_count(0)
         context.close()

@@ -175,6 +175,6 @@ def test_check_table_fits_120_columns_under_a_one_line_header():
     done = cli("check", "--shape", "2,6,7,5", "--filters", "3", "--dtype", "float64", "--mode", "eager")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0] == "2x6x7x5 -> 3 filters, float64, eager, CPU:0, oneDNN off"
+    assert lines[0] == "2x6x7x5 -> 3 filters, float64, eager, CPU:0, oneDNN default"
     assert max(map(len, lines)) <= 120
     assert "Not a pointwise" in done.stdout and "NaN" not in done.stdout

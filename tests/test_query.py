@@ -76,7 +76,9 @@ configs = st.fixed_dictionaries(
         "dtype": st.sampled_from(DTYPES),
         "mode": st.sampled_from(MODES),
         "pass": st.sampled_from(PASSES),
-        "onednn": st.booleans(),
+        "onednn": st.sampled_from(["default", "on", "off"]),
+        "allocator": st.sampled_from(["default", "on", "off"]),
+        "threads": st.integers(0, 256),
         "tf32": st.booleans(),
         "variants": st.lists(st.sampled_from(list(VARIANTS)), min_size=1, unique=True),
     }

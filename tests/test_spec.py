@@ -20,7 +20,7 @@ def test_defaults_and_coercion_from_strings():
         batch="16", filters=32.0, dtype=" Float16 ", device="gpu", onednn="on", variants="dense,pointwise"
     )
     assert spec.batch == 16 and spec.filters == 32 and spec.dtype == "float16"
-    assert spec.device == "GPU:0" and spec.onednn is True and spec.variants == ("dense", "pointwise")
+    assert spec.device == "GPU:0" and spec.onednn == "on" and spec.variants == ("dense", "pointwise")
     assert spec.output_shape == (16, 56, 56, 32)
     assert spec.forward_flops == 2 * 16 * 56 * 56 * 64 * 32
 
@@ -50,7 +50,7 @@ def test_spec_is_frozen_and_round_trips():
         ("device", "GPU:-1", "Received device='GPU:-1'."),
         ("variants", ["nope"], "Received variants='nope'."),
         ("variants", [], "at least one variant key"),
-        ("onednn", "maybe", "expected on or off"),
+        ("onednn", "maybe", "expected default, on or off"),
         ("colour", "red", "one of the fields"),
     ],
 )
@@ -128,6 +128,6 @@ def test_summary_is_one_line_with_the_knob_of_the_device():
     from pointwise.spec import RunSpec
 
     assert RunSpec().summary() == (
-        "8x56x56x64 -> 128 · float32 · graph (tf.function) · forward · CPU:0 · oneDNN off · 30 samples × 8 variants"
+        "8x56x56x64 -> 128 · float32 · graph (tf.function) · forward · CPU:0 · oneDNN default · 30 samples × 8 variants"
     )
     assert "TF32 on" in make_run_spec(device="GPU:0").summary()

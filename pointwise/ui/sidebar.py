@@ -21,7 +21,17 @@ from pointwise.query import (
     parse_link,
     spec_values,
 )
-from pointwise.spec import DTYPES, MODE_LABELS, MODES, PASS_LABELS, PASSES, is_gpu, make_run_spec
+from pointwise.spec import (
+    DTYPES,
+    KNOB_CHOICES,
+    KNOB_LABELS,
+    MODE_LABELS,
+    MODES,
+    PASS_LABELS,
+    PASSES,
+    is_gpu,
+    make_run_spec,
+)
 from pointwise.text import escape_markdown
 from pointwise.ui.context import PageContext
 from pointwise.variants import VARIANTS
@@ -134,12 +144,7 @@ def _config_widgets(sidebar, devices: list[str]) -> dict:
             key="tf32",
             help="TensorFloat-32 on Ampere and newer GPUs: faster float32 matmuls with a 10-bit mantissa.",
         )
-    else:
-        values["onednn"] = sidebar.toggle(
-            "oneDNN (TF_ENABLE_ONEDNN_OPTS)",
-            key="onednn",
-            help="Read by TensorFlow at import, so it selects a separate worker process.",
-        )
+    values.update(_runtime_knobs(sidebar))
     values["samples"] = _int_input(sidebar, "samples", "timed blocks per variant")
     values["variants"] = sidebar.multiselect(
         QUERY_LABELS["variants"],
@@ -148,6 +153,28 @@ def _config_widgets(sidebar, devices: list[str]) -> dict:
         format_func=lambda k: VARIANTS[k].label,
         help="Seed examples are labelled 'Seed Example N'. Conv2D 1x1 is always timed as the reference.",
     )
+    return values
+
+
+def _runtime_knobs(sidebar) -> dict:
+    """The settings TensorFlow reads at import; each combination gets its own warm worker."""
+    values = {}
+    with sidebar.expander("Runtime knobs", icon=":material/tune:"):
+        st.caption(
+            "Read by TensorFlow when a worker starts, so each combination runs in its own worker. "
+            "\"TensorFlow's default\" leaves TensorFlow's own choice for this CPU; the environment card of a "
+            "result says what it chose."
+        )
+        for key, help_text in (
+            ("onednn", "oneDNN kernels (TF turns them on by default on CPUs with AVX-512 VNNI, AMX and newer)."),
+            ("allocator", "TensorFlow's best-fit-with-coalescing allocator for CPU tensors."),
+        ):
+            values[key] = st.selectbox(
+                QUERY_LABELS[key], KNOB_CHOICES, key=key, format_func=KNOB_LABELS.get, help=help_text
+            )
+        left, right = st.columns(2)
+        values["threads"] = _int_input(left, "threads", "threads inside one op; 0 = TensorFlow's default")
+        values["inter_threads"] = _int_input(right, "inter_threads", "ops run at once; 0 = TensorFlow's default")
     return values
 
 

@@ -27,7 +27,10 @@ def main() -> None:
     from pointwise.worker.runtime import default_runtime
 
     runtime = default_runtime()
-    runtime.configure(threads=int(os.environ.get(protocol.THREADS_ENV, "0")))
+    runtime.configure(
+        threads=int(os.environ.get(protocol.THREADS_ENV, "0")),
+        inter_threads=int(os.environ.get(protocol.INTER_THREADS_ENV, "0")),
+    )
     send(protocol.ready_event(os.getpid()))
     handler = JobHandler(runtime)
     for line in sys.stdin:

@@ -32,8 +32,8 @@ class Runtime(Protocol):
     run_errors: tuple[type[BaseException], ...]
     """Errors meaning "this backend cannot run that layer here" (e.g. no bfloat16 kernel): reported, not raised."""
 
-    def configure(self, threads: int) -> None:
-        """Process-wide settings read once, before the first job (`threads` 0: the backend's default)."""
+    def configure(self, threads: int, inter_threads: int) -> None:
+        """Process-wide settings read once, before the first job (thread counts 0: the backend's default)."""
 
     def devices(self) -> list[dict[str, str]]:
         """[{"name": "CPU:0", "description": ...}, {"name": "GPU:0", ...}, ...] as this backend sees them."""

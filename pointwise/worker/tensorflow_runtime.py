@@ -8,6 +8,7 @@ from typing import Any
 
 import tensorflow as tf
 
+from pointwise.protocol import CPU_ALLOCATOR_BFC_ENV, ONEDNN_ENV
 from pointwise.spec import RunSpec, is_gpu
 from pointwise.worker.environment import cpu_model
 from pointwise.worker.runtime import input_slabs
@@ -19,12 +20,15 @@ class TensorFlowRuntime:
     name = "tensorflow"
     run_errors = (tf.errors.NotFoundError, tf.errors.InvalidArgumentError, tf.errors.UnimplementedError)
 
-    def configure(self, threads: int) -> None:
+    def configure(self, threads: int, inter_threads: int) -> None:
         # Each variant is its own tf.function, which TensorFlow's retracing heuristic warns about; that noise
         # would otherwise be the "last stderr line" quoted in crash messages.
         tf.get_logger().setLevel("ERROR")
+        self._chosen_threads = {"intra_op_threads": threads, "inter_op_threads": inter_threads}
         if threads:
             tf.config.threading.set_intra_op_parallelism_threads(threads)
+        if inter_threads:
+            tf.config.threading.set_inter_op_parallelism_threads(inter_threads)
 
     def devices(self) -> list[dict[str, str]]:
         found = [{"name": "CPU:0", "description": cpu_model()}]
@@ -82,10 +86,34 @@ class TensorFlowRuntime:
         return int(tf.config.experimental.get_memory_info(device)["peak"])
 
     def card_settings(self, on_gpu: bool) -> dict[str, Any]:
+        """Each knob as it was in this process, and why: "default" (TensorFlow's choice) or "chosen"."""
         threading = tf.config.threading
-        return {
-            "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS") == "1",
+        chosen = getattr(self, "_chosen_threads", {})
+        card = {
+            "onednn": onednn_enabled(),
+            "onednn_why": _why(ONEDNN_ENV in os.environ),
+            "cpu_allocator_bfc": os.environ.get(CPU_ALLOCATOR_BFC_ENV, "default"),
+            "cpu_allocator_bfc_why": _why(CPU_ALLOCATOR_BFC_ENV in os.environ),
             "tf32": bool(tf.config.experimental.tensor_float_32_execution_enabled()) if on_gpu else None,
-            "intra_op_threads": threading.get_intra_op_parallelism_threads(),
-            "inter_op_threads": threading.get_inter_op_parallelism_threads(),
         }
+        for name, getter in (
+            ("intra_op_threads", threading.get_intra_op_parallelism_threads),
+            ("inter_op_threads", threading.get_inter_op_parallelism_threads),
+        ):
+            # 0 means TensorFlow sizes the pool itself (to the cores it sees).
+            card[name] = getter() or "TensorFlow's default (0)"
+            card[f"{name}_why"] = _why(bool(chosen.get(name)))
+        return card
+
+
+def _why(chosen: bool) -> str:
+    return "chosen" if chosen else "TensorFlow's default on this machine"
+
+
+def onednn_enabled() -> bool:
+    """Whether this process runs oneDNN kernels: TensorFlow's decision, made at import, read back."""
+    try:
+        from tensorflow.python.util import _pywrap_util_port
+    except ImportError:
+        return False
+    return bool(_pywrap_util_port.IsMklEnabled())

@@ -120,9 +120,10 @@ def onednn_enabled() -> bool:
 TUNING_BATCH = 8
 """The batch size timed when the batch axis is undefined (a functional model's `keras.Input`, a traced
 `tf.function` with `None` batch): a typical mini-batch, so the time of a tuning stays well inside its budget."""
-TUNING_BUDGET_S = 1.5
+TUNING_BUDGET_S = 1.2
 """Each tuning stops starting rounds that would end past this (traces and warm-up included), so that a new
-shape costs at most ~2 s also on a loaded machine; `MIN_ROUNDS` can exceed it for calls over ~100 ms."""
+shape costs at most ~2 s also on a busy machine; `MIN_ROUNDS` can exceed it where one round of calls (every
+forward and gradient kernel once) takes over ~0.2 s."""
 MIN_ROUNDS = 3
 MAX_ROUNDS = 25
 TARGET_SAMPLE_S = 0.002
@@ -209,10 +210,11 @@ def _compiled(fn: Callable, *args) -> Callable[[], object]:
 def measure_candidates(candidates: dict, deadline: float) -> tuple[dict, int]:
     """Median seconds per call of each candidate, timed in interleaved rounds until `deadline` (perf_counter).
 
-    Each candidate is traced and run once, then timed once more to size its blocks. A round times one block
-    of every candidate, so that drift in the machine's speed (other tenants on a shared CPU) touches all
-    alike; no round starts that would end past `deadline`, except the first `MIN_ROUNDS`. A candidate whose
-    first call raises one of `_CANDIDATE_ERRORS` is left out. Returns the medians and the number of rounds.
+    Each candidate is traced and run once untimed. A round times one block of every candidate, so that drift
+    in the machine's speed (other tenants on a shared CPU) touches all alike; the first round's blocks are
+    single calls, whose times size the later blocks. No round starts that would end past `deadline`, except
+    the first `MIN_ROUNDS`. A candidate whose first call raises one of `_CANDIDATE_ERRORS` is left out.
+    Returns the medians and the number of rounds.
     """
     calls = {}
     for key, run in candidates.items():
@@ -220,7 +222,7 @@ def measure_candidates(candidates: dict, deadline: float) -> tuple[dict, int]:
             _synced(run)
         except _CANDIDATE_ERRORS:
             continue
-        calls[key] = max(1, math.ceil(TARGET_SAMPLE_S / max(_synced(run), 1e-9)))
+        calls[key] = 1
     samples = {key: [] for key in calls}
     rounds, round_s = 0, 0.0
     while calls and rounds < MAX_ROUNDS and (rounds < MIN_ROUNDS or time.perf_counter() + round_s <= deadline):
@@ -229,6 +231,8 @@ def measure_candidates(candidates: dict, deadline: float) -> tuple[dict, int]:
             samples[key].append(_synced(candidates[key], count) / count)
         round_s = time.perf_counter() - round_start
         rounds += 1
+        if rounds == 1:
+            calls = {key: max(1, math.ceil(TARGET_SAMPLE_S / max(s[0], 1e-9))) for key, s in samples.items()}
     return {key: statistics.median(s) for key, s in samples.items()}, rounds
 
 

@@ -229,7 +229,7 @@ class PointwiseConv2D(_Image2DLayer):
 
     The fastest TensorFlow kernels depend on the CPU, the shape and oneDNN, so `strategy="auto"` times them where
     the layer runs (`pointwise.autotune`): on its first call for an input shape, dtype, device and oneDNN state,
-    eagerly under `tf.init_scope()` also while tracing, for ~1.5 s at most; the fastest forward kernel and the
+    eagerly under `tf.init_scope()` also while tracing, for ~1.2 s; the fastest forward kernel and the
     fastest gradient kernel are chosen separately, so the pair is fastest for inference and training alike, and
     cached in-process. `strategy` (None before the first call) says the choice and `tuning` the times. An
     undefined batch axis is timed at `autotune.TUNING_BATCH`; undefined spatial axes use

@@ -153,9 +153,10 @@ VARIANTS: dict[str, Variant] = {
             origin=ORIGIN_OURS,
             explanation=(
                 "`pointwise.PointwiseConv2D`: our recommended layer, a drop-in for `Conv2D(filters, 1)` with a "
-                "(C, F) kernel like Dense. At build it picks the kernels that measured fastest on CPU for each "
-                "direction: one 2-D GEMM over all B*H*W pixels with a fused bias (oneDNN off); a 1x1 "
-                "convolution forward with GEMM gradients, or convolution gradients for C >= 512 (oneDNN on)."
+                "(C, F) kernel like Dense. On its first call for each input shape it times its candidate "
+                "kernels on the machine at hand (forward: one 2-D GEMM over all B*H*W pixels with a fused bias, "
+                "a 1x1 convolution, Dense's batched matmul; gradients: 2-D GEMMs or the convolution's) and keeps "
+                "the fastest of each direction; `strategy=` pins them instead."
             ),
             expected_equivalent=True,
             layer_class="PointwiseConv2D",

@@ -68,8 +68,11 @@ if show_context_messages(context):
         computed = run_benchmark_live(spec)
         if computed is not None:
             st.session_state["bench_computed"] = computed
-            # The ceilings (for roofline %) are measured after the result is on screen, then it is saved.
+            # The ceilings (for roofline %) are measured after the result is on screen, then it is saved. Drawn by
+            # a new run, without this run's progress elements above it: a click during the ceilings step then
+            # reruns a page of the same layout (otherwise old and new widgets both show until it finishes).
             st.session_state["bench_to_save"] = True
+            st.rerun()
     elif cached is not None and cached_column.button(
         f"Show the cached run (from {time.strftime('%H:%M', time.localtime(cached.computed_at))})",
         icon=":material/history:",

@@ -7,9 +7,10 @@ fastest parts is then fastest for both passes, so one layer object needs no idea
 
 - forward kernels: `gemm` (one 2-D GEMM over all B*H*W pixels with a fused `bias_add`), `conv` (a 1x1
   `conv2d`, Conv2D's kernel), `batched` (a broadcast batched matmul plus bias, Dense's kernel on a 4-D input);
-- gradient kernels: `gemm` (two 2-D GEMMs and a column sum), `conv` (the convolution's backprop ops).
+- gradient kernels: `gemm` (two 2-D GEMMs and a column sum), `conv` (the convolution's backprop ops),
+  `batched` (the batched matmul's: per-(b, h) products summed).
 
-Strategy names: `gemm` and `conv` are one kernel both ways and use TensorFlow's own gradients; a mixed pair
+Strategy names: `gemm`, `conv` and `batched` are one kernel both ways and use TensorFlow's own gradients; a mixed pair
 is `<forward>_forward_<gradient>_backward` and routes its gradients through `tf.custom_gradient`.
 
 Importing this module imports TensorFlow: only the worker process and the tests do.
@@ -70,8 +71,18 @@ def _gradients_conv(inputs, upstream, kernel, use_bias):
     return grad_inputs, grad_kernel
 
 
+def _gradients_batched(inputs, upstream, kernel, use_bias):
+    # TensorFlow's own gradient of the broadcast batched matmul (what Dense trains with): per-(b, h) products
+    # summed over the broadcast axes.
+    grad_inputs = tf.matmul(upstream, kernel, transpose_b=True)
+    grad_kernel = tf.reduce_sum(tf.matmul(inputs, upstream, transpose_a=True), axis=(0, 1))
+    if use_bias:
+        return grad_inputs, grad_kernel, tf.reduce_sum(upstream, axis=(0, 1, 2))
+    return grad_inputs, grad_kernel
+
+
 FORWARD_KERNELS = {"gemm": _forward_gemm, "conv": _forward_conv, "batched": _forward_batched}
-GRADIENT_KERNELS = {"gemm": _gradients_gemm, "conv": _gradients_conv}
+GRADIENT_KERNELS = {"gemm": _gradients_gemm, "conv": _gradients_conv, "batched": _gradients_batched}
 
 
 def strategy_name(forward: str, gradient: str) -> str:

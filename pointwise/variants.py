@@ -155,7 +155,7 @@ VARIANTS: dict[str, Variant] = {
                 "`pointwise.PointwiseConv2D`: our recommended layer, a drop-in for `Conv2D(filters, 1)` with a "
                 "(C, F) kernel like Dense. On its first call for each input shape it times its candidate "
                 "kernels on the machine at hand (forward: one 2-D GEMM over all B*H*W pixels with a fused bias, "
-                "a 1x1 convolution, Dense's batched matmul; gradients: 2-D GEMMs or the convolution's) and keeps "
+                "a 1x1 convolution, Dense's batched matmul; gradients: each one's own) and keeps "
                 "the fastest of each direction; `strategy=` pins them instead."
             ),
             expected_equivalent=True,

@@ -60,3 +60,26 @@ def small_spec(**changes):
     values = dict(batch=1, height=4, width=5, channels=3, filters=2, samples=3)
     values.update(changes)
     return make_run_spec(**values)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium through Playwright, one per browser test module."""
+    from playwright.sync_api import sync_playwright
+
+    from browser_support import launch
+
+    with sync_playwright() as p:
+        chromium = launch(p)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def server(request, tmp_path_factory):
+    """A real `streamlit run app.py` on a fresh database, shared by one browser test module."""
+    from browser_support import Server
+
+    streamlit = Server(tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1]) / "runs.sqlite3")
+    yield streamlit
+    streamlit.stop()

@@ -4,14 +4,14 @@ import re
 
 import pytest
 
-from browser_support import ARTIFACTS, Server, launch, require_chromium
+from browser_support import ARTIFACTS, Server, require_chromium
 from browser_support import wait_rendered as _wait_rendered
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 require_chromium()
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
 PAGE_TITLES = ["Home", "Explore", "Benchmark", "Scaling", "Classroom", "History"]
 
@@ -21,14 +21,6 @@ def server(tmp_path):
     srv = Server(tmp_path / "runs.sqlite3")
     yield srv
     srv.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 def _expect_sidebar_value(page, label, value):

@@ -7,9 +7,7 @@ from itertools import combinations
 import pytest
 
 from browser_support import (
-    Server,
     assert_no_exception,
-    launch,
     require_chromium,
     screenshot_whole_page,
     wait_rendered,
@@ -19,7 +17,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 require_chromium()
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
 PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1280, "height": 720}
@@ -32,21 +30,6 @@ PLOT_TITLES = ".js-plotly-plot .annotation-text, .js-plotly-plot .gtitle"
 HEATMAP_TITLE = re.compile(r"^(input|output) (channel \d|c\d|f\d)$")
 """Heatmap panel titles: "input channel 0" on step 1, "input c0" / "output f0" on the animated sweep."""
 PRESENT_NUMBER_PX = 18
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = Server(tmp_path_factory.mktemp("classroom") / "runs.sqlite3")
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 def _open_classroom(browser, server, viewport):

@@ -16,7 +16,6 @@ import pytest
 from browser_support import (
     Server,
     assert_no_exception,
-    launch,
     require_chromium,
     screenshot_whole_page,
     wait_rendered,
@@ -26,7 +25,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 require_chromium()
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
 NUMBER_INPUTS = {
     "Batch B": ("batch", "3"),
@@ -50,24 +49,9 @@ OPTION_KEYS = {"XLA (jit_compile)": "xla", "graph (tf.function)": "graph", "forw
 DEFAULT_WIDGET_VALUES = {"dtype": "float32", "Execution mode": "graph (tf.function)", "Pass": "forward"}
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
-
-
 @pytest.fixture
 def fresh_server(tmp_path):
     server = Server(tmp_path / "runs.sqlite3")
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    server = Server(tmp_path_factory.mktemp("controls") / "runs.sqlite3")
     yield server
     server.stop()
 

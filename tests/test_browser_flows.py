@@ -11,7 +11,6 @@ import re
 import pytest
 
 from browser_support import (
-    Server,
     assert_no_exception,
     launch,
     require_chromium,
@@ -27,13 +26,6 @@ from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 SMALL = "batch=1&height=6&width=5&channels=4&filters=3&samples=4"
 RUN_LIMIT_MS = 180_000
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    server = Server(tmp_path_factory.mktemp("flows") / "runs.sqlite3")
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

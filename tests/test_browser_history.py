@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from browser_support import ARTIFACTS, Server, assert_no_exception, launch, require_chromium, wait_rendered
+from browser_support import ARTIFACTS, Server, assert_no_exception, require_chromium, wait_rendered
 from pointwise.errors import ImportRejectedError
 from pointwise.store import RunStore
 from test_store import _payload
@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 require_chromium()
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
 RENDER_BUDGET_S = 5.0
 HOSTILE = [
@@ -42,14 +42,6 @@ def server(tmp_path_factory):
     srv = Server(db)
     yield srv
     srv.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 def _assert_only_text(page):

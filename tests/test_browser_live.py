@@ -7,32 +7,17 @@ import re
 
 import pytest
 
-from browser_support import Server, assert_no_exception, launch, require_chromium, wait_rendered
+from browser_support import assert_no_exception, require_chromium, wait_rendered
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 require_chromium()
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
 SMALL = "batch=1&height=6&width=5&channels=4&filters=3"
 RUN_LIMIT_MS = 180_000
 PROVENANCE = re.compile(r"computed at \d\d:\d\d:\d\d on worker pid (\d+)")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    server = Server(tmp_path_factory.mktemp("live") / "runs.sqlite3")
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        browser = launch(p)
-        yield browser
-        browser.close()
 
 
 def _main(page):

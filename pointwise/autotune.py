@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import math
-import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -136,6 +135,8 @@ TUNING_BUDGET_S = 1.2
 shape costs at most ~2 s also on a busy machine; `MIN_ROUNDS` can exceed it where one round of calls (every
 forward and gradient kernel once) takes over ~0.2 s."""
 MIN_ROUNDS = 3
+PRUNE_RATIO = 1.5
+"""After the first round, a kernel this much slower than the fastest of its part is out of the running."""
 MAX_ROUNDS = 25
 TARGET_SAMPLE_S = 0.002
 """A sample times a block of calls lasting about this long, so that clock and dispatch are noise, not signal."""
@@ -146,7 +147,7 @@ _CANDIDATE_ERRORS = (tf.errors.NotFoundError, tf.errors.InvalidArgumentError, tf
 
 @dataclass(frozen=True)
 class Tuning:
-    """What one tuning measured: median seconds per call of every kernel that ran, and the winners.
+    """What one tuning measured: the fastest seconds per call of every kernel that ran, and the winners.
 
     `shape` is the input shape that was timed (the batch axis resolved); `elapsed_s` the tuning's whole cost.
     """
@@ -219,13 +220,16 @@ def _compiled(fn: Callable, *args) -> Callable[[], object]:
 
 
 def measure_candidates(candidates: dict, deadline: float) -> tuple[dict, int]:
-    """Median seconds per call of each candidate, timed in interleaved rounds until `deadline` (perf_counter).
+    """Fastest seconds per call of each `(part, name)` candidate, timed in interleaved rounds until `deadline`.
 
     Each candidate is traced and run once untimed. A round times one block of every candidate, so that drift
-    in the machine's speed (other tenants on a shared CPU) touches all alike; the first round's blocks are
-    single calls, whose times size the later blocks. No round starts that would end past `deadline`, except
-    the first `MIN_ROUNDS`. A candidate whose first call raises one of `_CANDIDATE_ERRORS` is left out.
-    Returns the medians and the number of rounds.
+    in the machine's speed touches all alike; the first round's blocks are single calls, whose times size the
+    later blocks, and a candidate over `PRUNE_RATIO` times the fastest of its part is timed no further (a slow
+    kernel would otherwise spend most of the budget). No round starts that would end past `deadline` (a
+    `perf_counter` value), except the first `MIN_ROUNDS`. The minimum, not the median, ranks the candidates:
+    on a shared CPU other processes only ever add time, and a few rounds' median still carries their bursts.
+    A candidate whose first call raises one of `_CANDIDATE_ERRORS` is left out. Returns the minima and the
+    number of rounds.
     """
     calls = {}
     for key, run in candidates.items():
@@ -243,8 +247,13 @@ def measure_candidates(candidates: dict, deadline: float) -> tuple[dict, int]:
         round_s = time.perf_counter() - round_start
         rounds += 1
         if rounds == 1:
-            calls = {key: max(1, math.ceil(TARGET_SAMPLE_S / max(s[0], 1e-9))) for key, s in samples.items()}
-    return {key: statistics.median(s) for key, s in samples.items()}, rounds
+            fastest = {key[0]: min(s[0] for k, s in samples.items() if k[0] == key[0]) for key in samples}
+            calls = {
+                key: max(1, math.ceil(TARGET_SAMPLE_S / max(s[0], 1e-9)))
+                for key, s in samples.items()
+                if s[0] <= PRUNE_RATIO * fastest[key[0]]
+            }
+    return {key: min(s) for key, s in samples.items()}, rounds
 
 
 def _synced(run: Callable[[], object], calls: int = 1) -> float:

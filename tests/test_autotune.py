@@ -62,37 +62,56 @@ def test_each_part_of_the_key_tunes_apart(count_tunings):
 
 
 def test_the_winner_is_the_fastest_forward_with_the_fastest_gradients(monkeypatch):
-    medians = {
+    fastest = {
         ("forward", "gemm"): 3.0,
         ("forward", "conv"): 2.0,
         ("forward", "batched"): 1.0,
         ("gradient", "gemm"): 5.0,
         ("gradient", "conv"): 4.0,
+        ("gradient", "batched"): 6.0,
     }
-    monkeypatch.setattr(autotune, "measure_candidates", lambda candidates, deadline: (medians, 3))
+    monkeypatch.setattr(autotune, "measure_candidates", lambda candidates, deadline: (fastest, 3))
     tuning = autotune._tune((1, 2, 2, 3), 4, tf.float32, True)
     assert tuning.strategy == "batched_forward_conv_backward"
     assert tuning.forward_s == {"gemm": 3.0, "conv": 2.0, "batched": 1.0}
 
 
-def test_measure_candidates_interleaves_drops_failures_and_keeps_its_deadline():
+def test_measure_candidates_interleaves_prunes_drops_failures_and_keeps_its_deadline():
     def sleeper(seconds):
         return lambda: time.sleep(seconds)
 
     def no_kernel():
         raise tf.errors.NotFoundError(None, None, "no kernel for this dtype")
 
+    runs = {"close": 0, "far": 0}
+
+    def counted(key, seconds):
+        def run():
+            runs[key] += 1
+            time.sleep(seconds)
+
+        return run
+
     start = time.perf_counter()
-    medians, rounds = autotune.measure_candidates(
-        {"slow": sleeper(0.01), "fast": sleeper(0.002), "missing": no_kernel}, start + 0.1
+    fastest, rounds = autotune.measure_candidates(
+        {
+            ("forward", "slow"): sleeper(0.01),
+            ("forward", "fast"): sleeper(0.008),
+            ("forward", "missing"): no_kernel,
+            ("gradient", "close"): counted("close", 0.006),
+            ("gradient", "far"): counted("far", 0.02),
+        },
+        start + 0.2,
     )
     elapsed = time.perf_counter() - start
-    assert set(medians) == {"slow", "fast"}
-    assert medians["fast"] < medians["slow"]
-    assert medians["slow"] >= 0.01
+    assert set(fastest) == {("forward", "slow"), ("forward", "fast"), ("gradient", "close"), ("gradient", "far")}
+    assert fastest["forward", "fast"] < fastest["forward", "slow"]
+    assert fastest["forward", "slow"] >= 0.01
     assert autotune.MIN_ROUNDS <= rounds < autotune.MAX_ROUNDS
+    # Over PRUNE_RATIO times the fastest gradient after the first round: its untimed call and one sample only.
+    assert runs == {"close": rounds + 1, "far": 2}
     # No round starts that would end past the deadline: the last may end at most one round's noise late.
-    assert elapsed <= 0.1 + 0.03
+    assert elapsed <= 0.2 + 0.05
 
 
 def test_unknown_batch_is_tuned_at_the_tuning_batch_and_unknown_spatial_axes_fall_back(count_tunings):

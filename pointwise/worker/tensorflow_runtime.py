@@ -8,6 +8,7 @@ from typing import Any
 
 import tensorflow as tf
 
+from pointwise.autotune import onednn_enabled
 from pointwise.protocol import CPU_ALLOCATOR_BFC_ENV, ONEDNN_ENV
 from pointwise.spec import RunSpec, is_gpu
 from pointwise.worker.environment import cpu_model
@@ -108,12 +109,3 @@ class TensorFlowRuntime:
 
 def _why(chosen: bool) -> str:
     return "chosen" if chosen else "TensorFlow's default on this machine"
-
-
-def onednn_enabled() -> bool:
-    """Whether this process runs oneDNN kernels: TensorFlow's decision, made at import, read back."""
-    try:
-        from tensorflow.python.util import _pywrap_util_port
-    except ImportError:
-        return False
-    return bool(_pywrap_util_port.IsMklEnabled())

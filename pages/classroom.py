@@ -99,6 +99,17 @@ def show_heatmaps(container, maps, title, zmin, zmax, highlight, present: bool) 
         columns[k].plotly_chart(figure, key=f"{title}_{k}")
 
 
+def editable_numbers(container, table: pd.DataFrame, key: str, present: bool, edit_label: str) -> np.ndarray:
+    """An editable table of numbers; in presentation mode drawn as a large static table (the editor's canvas
+    draws 14 px numbers, too small for a projector) with the editor one click away in a popover."""
+    if not present:
+        return np.nan_to_num(container.data_editor(table, key=key).to_numpy(dtype=float))
+    with container.popover(edit_label, icon=":material/edit:"):
+        edited = np.nan_to_num(st.data_editor(table, key=key).to_numpy(dtype=float))
+    container.table(pd.DataFrame(edited, index=table.index, columns=table.columns).style.format("{:g}"))
+    return edited
+
+
 def one_pixel(present: bool) -> None:
     st.header("1. One pixel")
     controls, view = st.columns([1.3, 3]) if present else (st.container(), st.container())
@@ -121,7 +132,7 @@ def one_pixel(present: bool) -> None:
         index=[f"channel {c}" for c in range(LESSON_SHAPE[2])] + ["bias"],
         columns=[f"filter {f}" for f in range(default_kernel.shape[1])],
     )
-    weights = np.nan_to_num(controls.data_editor(weights_table, key="weights_editor").to_numpy(float))
+    weights = editable_numbers(controls, weights_table, "weights_editor", present, "Edit the weights")
     kernel, bias = weights[:-1], weights[-1]
     st.session_state["lesson_weights"] = (kernel, bias)
     show_heatmaps(view, x.transpose(2, 0, 1), "input channel", -1.0, 1.0, (row, col), present)
@@ -219,7 +230,7 @@ def colours(present: bool) -> None:
     controls, before, after = st.columns([2, 1, 1]) if present else (st.container(), *st.columns(2))
     preset = controls.selectbox("Preset", list(COLOUR_PRESETS), key="colour_preset")
     matrix_table = pd.DataFrame(COLOUR_PRESETS[preset], index=preset_output_labels(preset), columns=["R", "G", "B"])
-    matrix = np.nan_to_num(controls.data_editor(matrix_table, key=f"matrix_{preset}").to_numpy(dtype=float))
+    matrix = editable_numbers(controls, matrix_table, f"matrix_{preset}", present, "Edit the matrix")
     before.image(image, caption="before", width="stretch", clamp=True)
     caption = "after: out = M · rgb at every pixel"
     after.image(displayable(mix_colours(image, matrix)), caption=caption, width="stretch", clamp=True)

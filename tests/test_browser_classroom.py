@@ -189,6 +189,12 @@ def test_presentation_mode_fits_every_step_on_a_projector(projector):
                 HEATMAP_NUMBERS, "ts => ts.map(t => parseFloat(getComputedStyle(t).fontSize))"
             )
             assert sizes and min(sizes) >= PRESENT_NUMBER_PX
+            # The numbers in tables too (weights, matrices): no canvas-drawn 14 px grid on a projector.
+            cells = page.eval_on_selector_all(
+                '[data-testid="stTable"] td', "ts => ts.map(t => parseFloat(getComputedStyle(t).fontSize))"
+            )
+            assert cells and min(cells) >= PRESENT_NUMBER_PX, f"step {step}: table numbers {min(cells or [0])} px"
+            expect(page.locator('[data-testid="stMain"] [data-testid="stDataFrameGlideDataEditor"]')).to_have_count(0)
         screenshot_whole_page(page, f"classroom-present-{step}.png")
         if step < 6:
             page.get_by_role("button", name="Next").click()

@@ -1,6 +1,7 @@
 """In the browser: hostile imported text renders as text on Home and History, and History acts on run ids."""
 
 import json
+import re
 import time
 
 import pytest
@@ -81,12 +82,21 @@ def test_hostile_imports_render_as_text_quickly(server, warm_context, path):
     page.close()
 
 
-def _click_row(page, row, rows_shown):
-    """Tick a row's selection checkbox: the glide grid draws on a canvas, so click the first column's cell."""
+def _click_row(page, row, rows_shown, selected_after: list[int]):
+    """Tick a row's selection checkbox, then wait until the page shows exactly `selected_after` selected.
+
+    The glide grid draws on a canvas, so the click lands on the first column's cell; the page's delete
+    confirmation names the selected ids, so it tells when the rerun that follows the click has finished.
+    """
     box = page.locator('[data-testid="stDataFrame"]').first.bounding_box()
     row_height = box["height"] / (rows_shown + 1)
     page.mouse.click(box["x"] + 15, box["y"] + row_height * (row + 1.5))
-    time.sleep(0.5)
+    confirm = page.get_by_text(re.compile(r"^Yes, delete "))
+    if selected_after:
+        listed = ", ".join(f"#{i}" for i in sorted(selected_after, reverse=True))
+        expect(confirm).to_have_text(f"Yes, delete {listed}", timeout=30_000)
+    else:
+        expect(confirm).to_have_count(0, timeout=30_000)
     wait_rendered(page)
 
 
@@ -112,13 +122,13 @@ def test_import_select_compare_rename_and_delete_exactly_the_selected_runs(serve
     before = _ids(server.db_path)
     newest, second = before[-1], before[-2]
     rows = len(before)
-    _click_row(page, 0, rows)
-    _click_row(page, 1, rows)
+    _click_row(page, 0, rows, [newest])
+    _click_row(page, 1, rows, [newest, second])
     expect(page.get_by_role("heading", name="Comparison")).to_be_visible(timeout=30_000)
     expect(page.locator(".js-plotly-plot")).to_have_count(1)
     _assert_only_text(page)
     page.screenshot(path=str(ARTIFACTS / "history-compare.png"), full_page=True)
-    _click_row(page, 1, rows)  # back to the newest run alone: it can be renamed
+    _click_row(page, 1, rows, [newest])  # back to the newest run alone: it can be renamed
     label = page.get_by_label(f"Label of run #{newest}")
     label.fill("renamed in the browser")
     page.get_by_role("button", name="Rename").click()
@@ -126,7 +136,7 @@ def test_import_select_compare_rename_and_delete_exactly_the_selected_runs(serve
     assert RunStore(server.db_path).load(newest).label == "renamed in the browser"
     page.goto(f"{server.url}/history")  # a fresh session: nothing selected
     wait_rendered(page)
-    _click_row(page, 1, rows)
+    _click_row(page, 1, rows, [second])
     page.get_by_text(f"Yes, delete #{second}").click()
     page.get_by_role("button", name="Delete selected").click()
     expect(page.get_by_text(f"Deleted 1 run(s): #{second}.")).to_be_visible(timeout=30_000)

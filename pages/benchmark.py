@@ -4,7 +4,7 @@ import time
 import streamlit as st
 
 from app import page_setup
-from pointwise import PointwiseError, StoreError
+from pointwise import StoreError
 from pointwise.charts import DISTRIBUTION_KINDS, cold_start_chart, speedup_chart, timing_distribution
 from pointwise.frames import (
     STATS_TABLE_FORMATS,
@@ -17,7 +17,7 @@ from pointwise.frames import (
     stats_table,
     verdict_lines,
 )
-from pointwise.jobs import cached_benchmark, with_ceilings
+from pointwise.jobs import cached_benchmark
 from pointwise.stats import NOISY_IQR_RATIO, SIGNIFICANCE_LEVEL
 from pointwise.store import RunStore, default_label
 from pointwise.text import escape_markdown
@@ -30,19 +30,8 @@ from pointwise.ui import (
 )
 
 
-def save_with_ceilings(computed) -> None:
-    """Measure the device's ceilings if this server has none (after the result is shown), then save the run.
-
-    The table shows roofline % from the next redraw on: no automatic rerun, which would redraw the page under a
-    visitor's first click (the elements of the run that measured move, so old and new ones show for a moment).
-    """
-    if computed.result.ceilings is None:
-        with st.status(f"Measuring the roofline ceilings of {computed.result.spec.device} for the roofline % column"):
-            try:
-                computed = with_ceilings(computed)
-            except PointwiseError as exc:
-                st.warning(f"Roofline % is not shown: {escape_markdown(exc, 300)}")
-        st.session_state["bench_computed"] = computed
+def save(computed) -> None:
+    """Save a fresh run to history, owned by this session."""
     try:
         st.session_state["bench_run_id"] = RunStore().save(computed.result, owner=visitor_token())
     except StoreError as exc:
@@ -59,7 +48,8 @@ st.caption(
 report_interrupted_job()
 if show_context_messages(context):
     spec = context.spec
-    st.markdown(f"**{escape_markdown(spec.summary())}**")
+    # Every field of a validated spec is a number or a fixed choice: no visitor text to escape here.
+    st.markdown(f"**{spec.summary()}**")
     cached = cached_benchmark(spec)
     fresh_column, cached_column = st.columns([1, 2])
     if fresh_column.button(
@@ -68,10 +58,9 @@ if show_context_messages(context):
         computed = run_benchmark_live(spec)
         if computed is not None:
             st.session_state["bench_computed"] = computed
-            # The ceilings (for roofline %) are measured after the result is on screen, then it is saved. Drawn by
-            # a new run, without this run's progress elements above it: a click during the ceilings step then
-            # reruns a page of the same layout (otherwise old and new widgets both show until it finishes).
-            st.session_state["bench_to_save"] = True
+            save(computed)
+            # The final result is drawn by a new run, without this run's live elements above it (otherwise the
+            # live chart and the final one both show until the next click).
             st.rerun()
     elif cached is not None and cached_column.button(
         f"Show the cached run (from {time.strftime('%H:%M', time.localtime(cached.computed_at))})",
@@ -135,8 +124,6 @@ if result is not None:
         "application/json",
         on_click="ignore",
     )
-    if st.session_state.pop("bench_to_save", False):
-        save_with_ceilings(computed)
     run_id = st.session_state.get("bench_run_id")
     if run_id is not None:
         with st.form("label_form"):

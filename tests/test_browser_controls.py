@@ -25,6 +25,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 require_chromium()
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 
 NUMBER_INPUTS = {
@@ -81,13 +82,23 @@ def expect_variants(page, labels: list[str]) -> None:
 
 
 def choose(page, label: str, option: str) -> None:
+    """Open a selectbox and pick `option`, as a person does: if the list did not open, click again.
+
+    A dropdown opened by a click that also scrolls the sidebar, or by a click that lands while the page is
+    still redrawing, closes again at once; so scroll first, let it settle, and retry the opening click.
+    """
     combobox = sidebar(page).get_by_role("combobox", name=label, exact=True)
-    # A dropdown opened by a click that also scrolls the sidebar closes again: scroll first, as a person would,
-    # and let the scroll settle.
-    combobox.scroll_into_view_if_needed()
-    page.wait_for_timeout(300)
-    combobox.click()
-    page.get_by_role("option", name=option, exact=True).click()
+    for _ in range(3):
+        combobox.scroll_into_view_if_needed()
+        page.wait_for_timeout(300)
+        combobox.click()
+        choice = page.get_by_role("option", name=option, exact=True)
+        try:
+            choice.click(timeout=10_000)
+            return
+        except PlaywrightTimeoutError:
+            page.keyboard.press("Escape")
+    raise AssertionError(f"the {label!r} list never showed {option!r}")
 
 
 def expect_param(page, key: str, value: str | None) -> None:

@@ -21,7 +21,6 @@ from pointwise.jobs.api import (
     run_ceilings,
     run_check,
     run_lesson_forms,
-    with_ceilings,
 )
 from pointwise.jobs.cache import Computed, ResultCache
 from pointwise.jobs.knobs import WorkerKnobs
@@ -42,5 +41,4 @@ __all__ = [
     "run_ceilings",
     "run_check",
     "run_lesson_forms",
-    "with_ceilings",
 ]

@@ -8,7 +8,6 @@ equivalence results and benchmark runs (`pointwise.jobs.cache`), so no visitor w
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import threading
 import time
@@ -92,24 +91,12 @@ def benchmark_and_cache(
 ) -> Computed[BenchmarkResult]:
     """A fresh `run_benchmark` of `spec`, stored for `cached_benchmark` (timings are noisy: visitors choose).
 
-    Ceilings are not measured here when none are known: the result is shown first, `with_ceilings` adds them.
+    The worker measures the device's ceilings in the same job when this server has none for these knobs (the
+    default knobs' are measured when the server warms its worker up, so a first visitor does not wait for them).
     """
     pids: list[int] = []
-    result = run_benchmark(spec, pool=pool, on_event=on_event, worker_pids=pids, measure_ceilings=False)
+    result = run_benchmark(spec, pool=pool, on_event=on_event, worker_pids=pids)
     return _cache_benchmark(Computed(result, time.time(), pids[0]))
-
-
-def with_ceilings(
-    computed: Computed[BenchmarkResult], pool: WorkerPool | None = None, on_event: EventCallback | None = None
-) -> Computed[BenchmarkResult]:
-    """`computed` with its device's ceilings (measured now if this server has none), cached in its place."""
-    spec = computed.result.spec
-    knobs = WorkerKnobs.for_spec(spec)
-    ceilings = _ceilings.get((knobs, spec.device, spec.dtype))
-    if ceilings is None:
-        ceilings = run_ceilings(spec.device, spec.dtype, knobs, pool=pool, on_event=on_event)
-    result = dataclasses.replace(computed.result, ceilings=ceilings)
-    return _cache_benchmark(dataclasses.replace(computed, result=result))
 
 
 def _cache_benchmark(computed: Computed[BenchmarkResult]) -> Computed[BenchmarkResult]:

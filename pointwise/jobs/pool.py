@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pointwise import protocol
-from pointwise.errors import JobCancelledError, JobTimeoutError, QueueFullError, WorkerCrashedError
+from pointwise.errors import JobCancelledError, JobTimeoutError, PointwiseError, QueueFullError, WorkerCrashedError
 from pointwise.jobs.knobs import WorkerKnobs
 from pointwise.jobs.process import WorkerProcess
 from pointwise.jobs.queues import HEARTBEAT_S, DeviceQueue
@@ -68,6 +68,7 @@ class WorkerPool:
         self.max_workers = max_workers or limits.max_workers
         self.max_queued_jobs = max_queued_jobs or limits.max_queued_jobs
         self._workers: dict[WorkerKnobs, WorkerProcess] = {}
+        self._warming: set[WorkerKnobs] = set()
         self.jobs_sent = 0
         """Jobs handed to a worker since the pool started: how a test sees that an answer came from a cache."""
         self._lock = threading.Lock()
@@ -126,20 +127,35 @@ class WorkerPool:
         worker.last_used = time.monotonic()
         worker.lock.release()
 
-    def keep_warm(self, knobs: WorkerKnobs, background_nice: int = 0) -> None:
-        """Without waiting: mark the worker for `knobs` as just used, or start it if there is none.
+    def keep_warm(self, knobs: WorkerKnobs, delay_s: float = 0.0, then: Callable[[], object] | None = None) -> None:
+        """Without waiting: mark the worker for `knobs` as just used, or start it (and `then`) in the background.
 
         A visitor's page view calls this, so the worker is not retired while people are using the app. A worker
-        started here imports TensorFlow at `background_nice` (see `WorkerProcess`), so it does not slow the page.
+        is started `delay_s` after the call: the TensorFlow import takes a core for ~4 s, and the page that asked
+        should render first. `then` runs once the worker is ready (e.g. measuring its ceilings).
         """
         with self._lock:
             worker = self._workers.get(knobs)
             if worker is not None and worker.alive():
                 worker.last_used = time.monotonic()
                 return
-            self._evict_for_new_worker()
-            self._workers[knobs] = WorkerProcess(knobs, background_nice)
-        threading.Thread(target=self.warm, args=(knobs,), daemon=True, name="pointwise-warm").start()
+            if knobs in self._warming:
+                return
+            self._warming.add(knobs)
+
+        def start() -> None:
+            try:
+                time.sleep(delay_s)
+                self.warm(knobs)
+                if then is not None:
+                    then()
+            except PointwiseError:
+                pass  # a warm-up is a courtesy: the visitor's own job reports any real failure
+            finally:
+                with self._lock:
+                    self._warming.discard(knobs)
+
+        threading.Thread(target=start, daemon=True, name="pointwise-warm").start()
 
     def worker_pids(self) -> list[int]:
         with self._lock:
@@ -193,7 +209,6 @@ class WorkerPool:
             event = self._next_event(worker, deadline, on_event, cancel, "starting the TensorFlow worker")
             if protocol.kind_of(event) == protocol.READY:
                 worker.idle_rss_bytes = worker.rss_bytes()
-                worker.restore_priority()
                 worker.ready = True
 
     def _run_on(self, worker, kind, payload, on_event, limit, cancel) -> Any:

@@ -23,17 +23,10 @@ _REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 
 
 class WorkerProcess:
-    """A worker started with `knobs`' environment; a thread puts its events on `events` (None when it closes).
+    """A worker started with `knobs`' environment; a thread puts its events on `events` (None when it closes)."""
 
-    `start_nice` > 0 starts it at a lower CPU priority: a worker warmed in the background then imports TensorFlow
-    (a core for ~4 s) without slowing the page being rendered. `restore_priority` returns it to normal once it is
-    ready, so its timings are not taken at low priority; that needs CAP_SYS_NICE (root, in a container), and
-    without it the worker stays at the lower priority (it still gets an idle core in full).
-    """
-
-    def __init__(self, knobs: WorkerKnobs, start_nice: int = 0) -> None:
+    def __init__(self, knobs: WorkerKnobs) -> None:
         self.knobs = knobs
-        self.start_nice = start_nice
         self.stderr, self.stderr_note = _stderr_file()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "pointwise.worker"],
@@ -51,9 +44,6 @@ class WorkerProcess:
         self.idle_rss_bytes = 0
         self.last_used = time.monotonic()
         self.lock = threading.Lock()
-        if start_nice:
-            with contextlib.suppress(psutil.Error):
-                psutil.Process(self.pid).nice(start_nice)
         threading.Thread(target=self._read_events, daemon=True, name=f"pointwise-worker-{self.pid}").start()
 
     @property
@@ -75,15 +65,6 @@ class WorkerProcess:
             return psutil.Process(self.pid).memory_info().rss
         except psutil.Error:
             return 0
-
-    def restore_priority(self) -> None:
-        if not self.start_nice:
-            return
-        # Linux keeps a priority per thread, and TensorFlow's import has started its thread pools by now.
-        with contextlib.suppress(psutil.Error):
-            for thread in psutil.Process(self.pid).threads():
-                with contextlib.suppress(OSError):
-                    os.setpriority(os.PRIO_PROCESS, thread.id, 0)
 
     def send_job(self, job_id: str, kind: str, payload: dict) -> None:
         try:

@@ -6,19 +6,28 @@ import secrets
 
 import streamlit as st
 
-from pointwise.jobs import WorkerKnobs, default_pool
+from pointwise.jobs import WorkerKnobs, default_pool, run_ceilings
+from pointwise.spec import RunSpec
 
-WARMUP_NICE = 19
-"""The TensorFlow import takes a core for ~4 s; at the lowest priority it only uses what the page leaves idle."""
+WARMUP_DELAY_S = 3.0
+"""The TensorFlow import takes a core for ~4 s: it starts once the first page (~2.5 s here) has rendered."""
 
 
 def warm_default_worker() -> None:
     """Called on every page view: start the default worker in the background if there is none, or keep it warm.
 
     Without waiting (a page view costs a dictionary look-up), so Home renders as fast as without it; the first
-    visitor's first job then skips the TensorFlow import, and the pool does not retire a worker people are using.
+    visitor's first job then skips the TensorFlow import and, with the default configuration, the roofline's
+    ceilings, measured right after the warm-up; and the pool does not retire a worker people are using. (An
+    earlier version imported TensorFlow at the lowest CPU priority instead of later: on a busy host some of
+    TensorFlow's threads kept that priority, and measuring the ceilings took minutes.)
     """
-    default_pool().keep_warm(WorkerKnobs(), background_nice=WARMUP_NICE)
+    default = RunSpec()
+    default_pool().keep_warm(
+        WorkerKnobs.for_spec(default),
+        delay_s=WARMUP_DELAY_S,
+        then=lambda: run_ceilings(default.device, default.dtype, WorkerKnobs.for_spec(default)),
+    )
 
 
 def visitor_token() -> str:

@@ -31,6 +31,8 @@ def timing_distribution(
         fig = px.box(samples, x="time_ms", y="variant", points="all", log_x=log_axis, **common)
     elif kind == "violin":
         fig = px.violin(samples, x="time_ms", y="variant", points="all", box=True, log_x=log_axis, **common)
+        # The smoothed density would otherwise run past the fastest sample, below zero: a time cannot.
+        fig.update_traces(spanmode="hard")
     elif kind == "ecdf":
         fig = px.ecdf(samples, x="time_ms", log_x=log_axis, **common)
     elif kind == "histogram":

@@ -42,7 +42,7 @@ class Variant:
     dense_over_image: bool = False
 
     def param_count(self, height: int, width: int, channels: int, filters: int, use_bias: bool = True) -> int:
-        """Weights of this variant's layer on an (H, W, C) input: (C, F) + F, or (H*W*C, F) + F."""
+        """Weights of this variant's layer on an (H, W, C) input: (C, F) + F, or (H·W·C, F) + F."""
         rows = height * width * channels if self.dense_over_image else channels
         return rows * filters + (filters if use_bias else 0)
 
@@ -69,7 +69,7 @@ VARIANTS: dict[str, Variant] = {
             explanation=(
                 "The article's Example 1 as written: `tf.matmul(inputs, kernel) + bias` on the (B, H, W, C) "
                 "input. TensorFlow treats the leading axes as batch axes and broadcasts the (C, F) kernel over "
-                "them, so it computes the pointwise convolution, as a batched matmul of B*H matrices of shape "
+                "them, so it computes the pointwise convolution, as a batched matmul of B·H matrices of shape "
                 "(W, C)."
             ),
             expected_equivalent=True,
@@ -80,8 +80,8 @@ VARIANTS: dict[str, Variant] = {
             label="Seed Example 2: reshape + einsum",
             origin=ORIGIN_SEED,
             explanation=(
-                "The article's Example 2 as written: reshape to (B, H*W, C), `einsum('bij,jk->bik')`, reshape to "
-                "(B, -1, F). The numbers are those of the pointwise convolution, but the output is (B, H*W, F): "
+                "The article's Example 2 as written: reshape to (B, H·W, C), `einsum('bij,jk->bik')`, reshape to "
+                "(B, -1, F). The numbers are those of the pointwise convolution, but the output is (B, H·W, F): "
                 "the spatial axes are lost and the next layer cannot be a 2-D layer without a reshape. It is "
                 "equivalent after reshape to (B, H, W, F). The article elides its `build`; ours is Example 1's."
             ),
@@ -93,10 +93,10 @@ VARIANTS: dict[str, Variant] = {
             label="Seed Example 3: flatten + Dense (not pointwise)",
             origin=ORIGIN_SEED,
             explanation=(
-                "The article's Example 3 as written: flatten each image to (B, H*W*C), apply `Dense(filters)`, "
+                "The article's Example 3 as written: flatten each image to (B, H·W·C), apply `Dense(filters)`, "
                 "reshape to (B, -1, F). This is a fully connected layer over the whole image, not a pointwise "
-                "convolution: the output is (B, 1, F), one vector per image, and it has H*W*C*F + F parameters, "
-                "H*W times as many weights as the pointwise convolution, so its cost grows with the image size."
+                "convolution: the output is (B, 1, F), one vector per image, and it has H·W·C·F + F parameters, "
+                "H·W times as many weights as the pointwise convolution, so its cost grows with the image size."
             ),
             expected_equivalent=False,
             layer_class="SeedDenseFlatten",
@@ -119,7 +119,7 @@ VARIANTS: dict[str, Variant] = {
             label="Reshape + 2-D matmul",
             origin=ORIGIN_OURS,
             explanation=(
-                "Reshape to (B*H*W, C), one 2-D `tf.matmul` with the (C, F) kernel, `tf.nn.bias_add`, reshape "
+                "Reshape to (B·H·W, C), one 2-D `tf.matmul` with the (C, F) kernel, `tf.nn.bias_add`, reshape "
                 "back to (B, H, W, F). The reshapes are free (no copy); the whole layer is one GEMM."
             ),
             expected_equivalent=True,
@@ -154,7 +154,7 @@ VARIANTS: dict[str, Variant] = {
             explanation=(
                 "`pointwise.PointwiseConv2D`: our recommended layer, a drop-in for `Conv2D(filters, 1)` with a "
                 "(C, F) kernel like Dense. On its first call for each input shape it times its candidate "
-                "kernels on the machine at hand (forward: one 2-D GEMM over all B*H*W pixels with a fused bias, "
+                "kernels on the machine at hand (forward: one 2-D GEMM over all B·H·W pixels with a fused bias, "
                 "a 1x1 convolution, Dense's batched matmul; gradients: each one's own) and keeps "
                 "the fastest of each direction; `strategy=` pins them instead."
             ),

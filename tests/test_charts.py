@@ -106,3 +106,13 @@ def test_compare_frame_ratios():
     table = compare_frame([first, second])
     assert isinstance(table, pd.DataFrame)
     assert list(table["b / a"]) == pytest.approx([2.0, 2.0])
+
+
+def test_violins_stop_at_the_fastest_sample():
+    import pandas as pd
+
+    from pointwise.charts import timing_distribution
+
+    samples = pd.DataFrame({"variant": ["a"] * 5, "time_ms": [1.0, 1.1, 1.2, 5.0, 9.0]})
+    (trace,) = timing_distribution(samples, "violin").data
+    assert trace.spanmode == "hard", "a smoothed density must not draw times below the fastest sample"

@@ -54,3 +54,11 @@ def test_variant_source_is_the_layer_class(key):
 def test_unknown_variant_lists_known_keys():
     with pytest.raises(KeyError, match="Known variants: conv2d_1x1"):
         get_variant("fast")
+
+
+def test_explanations_render_as_written_in_markdown():
+    # The pages show explanations with st.markdown: `H*W*C` there became "HWC" with an italic W.
+    import re
+
+    for variant in VARIANTS.values():
+        assert not re.search(r"\w\*\w", variant.explanation), variant.key

@@ -61,6 +61,10 @@ def test_heatmaps_have_separate_titles_and_legible_numbers(browser, server, view
     page = _open_classroom(browser, server, viewport)
     try:
         titles = page.locator(PLOT_TITLES)
+        for title in [f"input channel {c}" for c in range(3)] + [f"output channel {f}" for f in range(2)]:
+            # Each heatmap is its own figure, drawn when it arrives: wait for all five before measuring.
+            expect(titles.filter(has_text=re.compile(f"^{title}$"))).to_have_count(1, timeout=60_000)
+        expect(page.locator(HEATMAP_NUMBERS)).to_have_count(5 * 25, timeout=60_000)
         boxes = {titles.nth(i).text_content(): titles.nth(i).bounding_box() for i in range(titles.count())}
         boxes = {title: box for title, box in boxes.items() if HEATMAP_TITLE.match(title)}
         assert {f"input channel {c}" for c in range(3)} | {"output channel 0", "output channel 1"} <= set(boxes)

@@ -86,15 +86,28 @@ def _click_row(page, row, rows_shown, selected_after: list[int]):
     """Tick a row's selection checkbox, then wait until the page shows exactly `selected_after` selected.
 
     The glide grid draws on a canvas, so the click lands on the first column's cell; the page's delete
-    confirmation names the selected ids, so it tells when the rerun that follows the click has finished.
+    confirmation names the selected ids, so it tells when the rerun that follows the click has finished. A
+    click that lands while the grid is still being redrawn is lost (the page shows what it showed before): then
+    click again, as a person would.
     """
-    box = page.locator('[data-testid="stDataFrame"]').first.bounding_box()
-    row_height = box["height"] / (rows_shown + 1)
-    page.mouse.click(box["x"] + 15, box["y"] + row_height * (row + 1.5))
     confirm = page.get_by_text(re.compile(r"^Yes, delete "))
+    before = confirm.all_text_contents()
+    listed = ", ".join(f"#{i}" for i in sorted(selected_after, reverse=True))
+    for _ in range(3):
+        frame = page.locator('[data-testid="stDataFrame"]').first
+        expect(frame).to_be_visible(timeout=30_000)
+        box = frame.bounding_box()
+        row_height = box["height"] / (rows_shown + 1)
+        page.mouse.click(box["x"] + 15, box["y"] + row_height * (row + 1.5))
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and confirm.all_text_contents() == before:
+            page.wait_for_timeout(250)
+        if confirm.all_text_contents() != before:
+            break
+    # During the rerun the old confirmation can stand beside the new one for a moment: wait for exactly one.
     if selected_after:
-        listed = ", ".join(f"#{i}" for i in sorted(selected_after, reverse=True))
-        expect(confirm).to_have_text(f"Yes, delete {listed}", timeout=30_000)
+        expect(page.get_by_text(f"Yes, delete {listed}", exact=True)).to_be_visible(timeout=30_000)
+        expect(confirm).to_have_count(1, timeout=30_000)
     else:
         expect(confirm).to_have_count(0, timeout=30_000)
     wait_rendered(page)

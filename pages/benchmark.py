@@ -21,13 +21,8 @@ from pointwise.jobs import cached_benchmark
 from pointwise.stats import NOISY_IQR_RATIO, SIGNIFICANCE_LEVEL
 from pointwise.store import RunStore, default_label
 from pointwise.text import escape_markdown
-from pointwise.ui import (
-    report_interrupted_job,
-    run_benchmark_live,
-    show_context_messages,
-    show_verdicts,
-    visitor_token,
-)
+from pointwise.ui import report_interrupted_job, show_context_messages, visitor_token
+from pointwise.ui.live import run_benchmark_live, show_verdicts
 
 
 def save(computed) -> None:

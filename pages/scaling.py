@@ -6,7 +6,8 @@ from pointwise.charts import roofline_chart, speedup_heatmap, sweep_chart
 from pointwise.frames import STATS_TABLE_FORMATS, STATS_TABLE_HELP, heatmap_variant_options, sweep_frame, sweep_table
 from pointwise.sweep import MAX_POINTS, PARAMETER_LABELS, SWEEP_PARAMETERS, plan_grid, run_sweep, sweep_axes
 from pointwise.text import escape_markdown
-from pointwise.ui import report_interrupted_job, run_sweep_live, show_context_messages
+from pointwise.ui import report_interrupted_job, show_context_messages
+from pointwise.ui.live import run_sweep_live
 
 
 def time_chart(points_done, axes, key: str) -> None:

@@ -3,11 +3,11 @@ messages, sessions.
 
 Everything else in `pointwise` is UI-free (pure functions the pages and the CLI both call); this package is
 where those results meet `st.*`. Pages import from here, never from the entry script, except `page_setup`
-(the router's deep-link guard, which must live with the router in `app.py`).
+(the router's deep-link guard, which must live with the router in `app.py`). `pointwise.ui.live` is imported by
+the pages that draw live charts, not here: it brings plotly, pandas and scipy (~1.1 s), which Home must not wait for.
 """
 
 from pointwise.ui.context import PageContext, show_context_messages
-from pointwise.ui.live import run_benchmark_live, run_sweep_live, show_verdicts
 from pointwise.ui.progress import report_interrupted_job, run_with_progress
 from pointwise.ui.session import visitor_token, warm_default_worker
 from pointwise.ui.sidebar import render_sidebar
@@ -16,11 +16,8 @@ __all__ = [
     "PageContext",
     "render_sidebar",
     "report_interrupted_job",
-    "run_benchmark_live",
-    "run_sweep_live",
     "run_with_progress",
     "show_context_messages",
-    "show_verdicts",
     "visitor_token",
     "warm_default_worker",
 ]

@@ -82,6 +82,19 @@ def test_hostile_imports_render_as_text_quickly(server, warm_context, path):
     page.close()
 
 
+def _grid_box(page):
+    """The grid's box once it stands still: a rerun can replace the grid between finding it and measuring it."""
+    frame = page.locator('[data-testid="stDataFrame"]').first
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        expect(frame).to_be_visible(timeout=30_000)
+        box = frame.bounding_box()
+        if box is not None and box["height"] > 0:
+            return box
+        page.wait_for_timeout(250)
+    raise AssertionError("the History table never stood still long enough to be clicked")
+
+
 def _click_row(page, row, rows_shown, selected_after: list[int]):
     """Tick a row's selection checkbox, then wait until the page shows exactly `selected_after` selected.
 
@@ -94,9 +107,7 @@ def _click_row(page, row, rows_shown, selected_after: list[int]):
     before = confirm.all_text_contents()
     listed = ", ".join(f"#{i}" for i in sorted(selected_after, reverse=True))
     for _ in range(3):
-        frame = page.locator('[data-testid="stDataFrame"]').first
-        expect(frame).to_be_visible(timeout=30_000)
-        box = frame.bounding_box()
+        box = _grid_box(page)
         row_height = box["height"] / (rows_shown + 1)
         page.mouse.click(box["x"] + 15, box["y"] + row_height * (row + 1.5))
         deadline = time.monotonic() + 15

@@ -1,4 +1,4 @@
-"""`python -m pointwise`: list variants, check equivalence, benchmark, sweep, measure ceilings.
+"""`python -m pointwise`: list variants, check equivalence, benchmark, sweep, measure ceilings, tune.
 
 Exit status: 0 on success, 2 on bad input (one line on stderr naming the field), 1 when a job fails
 (worker crash, time limit).
@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from pointwise.cli_output import JsonDestination, TerminalProgress, check_table
+from pointwise.cli_tune import add_tune_parser, run_tune_command
 from pointwise.errors import InvalidSpecError, PointwiseError
 from pointwise.limits import check_settings, validate_time_limit_s
 from pointwise.spec import (
@@ -127,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     ceilings.add_argument("--dtype", default="float32")
     ceilings.add_argument("--onednn", default="default", help="default|on|off")
     ceilings.add_argument("--json", dest="json_out", nargs="?", const="-", default=None, metavar="FILE")
+    add_tune_parser(sub, (DEFAULT_SHAPE, DEFAULT_FILTERS))
     return parser
 
 
@@ -259,6 +261,7 @@ COMMANDS = {
     "bench": _cmd_bench,
     "sweep": _cmd_sweep,
     "ceilings": _cmd_ceilings,
+    "tune": run_tune_command,
 }
 
 

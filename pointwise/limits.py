@@ -40,6 +40,7 @@ class Limits:
         max_queued_jobs: jobs waiting or running per device; one more is refused ("busy, try again").
         worker_idle_s: an idle worker process is retired after this.
         max_workers: warm worker processes kept at once (each holds ~0.5 GiB).
+        max_tune_budget_s: the longest time budget one tune (`pointwise.tune`) may be given.
     """
 
     memory_budget_mb: int
@@ -50,6 +51,7 @@ class Limits:
     max_queued_jobs: int
     worker_idle_s: float
     max_workers: int
+    max_tune_budget_s: float
 
 
 LIMIT_RANGES: dict[str, tuple[float, float]] = {
@@ -61,6 +63,7 @@ LIMIT_RANGES: dict[str, tuple[float, float]] = {
     "max_queued_jobs": (1, 10_000),
     "worker_idle_s": (1, 86_400),
     "max_workers": (1, 64),
+    "max_tune_budget_s": (10, 86_400),
 }
 """Inclusive ranges for the overrides: finite, and wide enough for any real deployment. 2,000 samples is what a
 run accepts; 576 sweep points is 24 x 24, the most two sweep axes hold."""
@@ -74,6 +77,7 @@ LOCAL_LIMITS = Limits(
     max_queued_jobs=64,
     worker_idle_s=600.0,
     max_workers=2,
+    max_tune_budget_s=900.0,
 )
 DEMO_LIMITS = Limits(
     memory_budget_mb=512,
@@ -84,6 +88,7 @@ DEMO_LIMITS = Limits(
     max_queued_jobs=8,
     worker_idle_s=120.0,
     max_workers=1,
+    max_tune_budget_s=90.0,
 )
 
 

@@ -189,4 +189,6 @@ def demo_caps_text(url_path: str) -> str:
         caps.append(f"≤ {limits.max_queued_jobs} jobs queued per device")
     if url_path == "scaling":
         caps.append(f"≤ {limits.max_sweep_points} sweep points")
+    if url_path == "tune":
+        caps.append(f"tune budget ≤ {limits.max_tune_budget_s:.0f} s")
     return "Public demo, capped: " + "; ".join(caps) + ". Run it locally for larger runs."

@@ -18,8 +18,9 @@ PAGES = [
     "pages/scaling.py",
     "pages/classroom.py",
     "pages/history.py",
+    "pages/tune.py",
 ]
-CONFIG_PAGES = ["pages/explore.py", "pages/benchmark.py", "pages/scaling.py"]
+CONFIG_PAGES = ["pages/explore.py", "pages/benchmark.py", "pages/scaling.py", "pages/tune.py"]
 SMALLEST = {"batch": "1", "height": "1", "width": "1", "channels": "1", "filters": "1", "samples": "3"}
 TIMEOUT_S = 180
 

@@ -1,0 +1,93 @@
+import json
+
+import pandas as pd
+import streamlit as st
+
+from app import page_setup
+from pointwise import InvalidSpecError
+from pointwise.limits import active_limits
+from pointwise.text import escape_markdown
+from pointwise.tune import DEFAULT_BUDGET_S, run_tune
+from pointwise.tune_plan import MIN_BUDGET_S, validate_budget
+from pointwise.ui import report_interrupted_job, run_with_progress, show_context_messages
+
+RANKING_COLUMNS = ["rank", "configuration", "median_ms", "ci95_low_ms", "ci95_high_ms", "gflops_per_s", "equivalent"]
+MS_FORMAT = "%.3f"
+
+
+def effects_table(result) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "factor": e.label,
+                "faster": e.faster_level,
+                "slower": e.other_level if e.faster_level == e.baseline_level else e.baseline_level,
+                "time ratio": e.size,
+                "ci95 low": e.size_ci[0],
+                "ci95 high": e.size_ci[1],
+                "p-value": e.p_value,
+                "significant": e.significant,
+            }
+            for e in result.effects
+        ]
+    )
+
+
+def show_result(result) -> None:
+    # The verdict quotes the CPU's name and registry labels: text, not markdown.
+    st.success(escape_markdown(result.verdict, 1200), icon=":material/tune:")
+    st.caption(
+        f"Measured in {result.elapsed_s:.0f} s of a {result.budget_s:.0f} s budget, "
+        f"{result.spec.samples} samples per variant and setting, {len(result.runs)} settings. "
+        "Time ratio: the slower setting's median time over the faster's, Conv2D 1x1 in both "
+        "(the formulation: Conv2D 1x1 against the fastest equivalent variant at TensorFlow's defaults)."
+    )
+    for label, why in result.dropped:
+        st.info(f"Not measured: {escape_markdown(label, 80)} — {escape_markdown(why, 400)}", icon=":material/block:")
+    st.subheader("What decides the speed, largest first")
+    formats = {name: st.column_config.NumberColumn(format="%.2fx") for name in ("time ratio", "ci95 low", "ci95 high")}
+    formats["p-value"] = st.column_config.NumberColumn(format="%.2g")
+    st.dataframe(effects_table(result), hide_index=True, column_config=formats)
+    st.subheader("Fastest configurations")
+    ranking = pd.DataFrame(result.ranking)[RANKING_COLUMNS]
+    number = {name: st.column_config.NumberColumn(format=MS_FORMAT) for name in RANKING_COLUMNS if "_ms" in name}
+    number["gflops_per_s"] = st.column_config.NumberColumn("GFLOP/s", format="%.1f")
+    st.dataframe(ranking, hide_index=True, column_config=number)
+    st.download_button(
+        "Download tune (JSON)",
+        json.dumps(result.to_dict(), indent=2),
+        "pointwise-tune.json",
+        "application/json",
+        on_click="ignore",
+    )
+
+
+context = page_setup()
+st.title("Tune")
+st.caption(
+    "Which knob decides this layer's speed on this machine? The sidebar's layer (shape, filters, pass, variants, "
+    "device) runs first with every knob at TensorFlow's own choice, then with one knob changed at a time: oneDNN, "
+    "XLA, threads, dtype, the CPU allocator. The sidebar's knobs, mode, dtype and samples are not used: the tune "
+    "varies them itself, and takes fewer samples, then fewer knobs, to fit the budget."
+)
+report_interrupted_job()
+if show_context_messages(context):
+    spec = context.spec
+    cap = active_limits().max_tune_budget_s
+    with st.form("tune"):
+        budget = st.number_input(
+            "Time budget (s)", MIN_BUDGET_S, cap, min(DEFAULT_BUDGET_S, cap), step=10.0, format="%.0f"
+        )
+        submitted = st.form_submit_button("Run tune", type="primary", icon=":material/play_arrow:")
+    if submitted:
+        try:
+            budget_s = validate_budget(budget)
+        except InvalidSpecError as exc:
+            st.error(escape_markdown(exc, 600))
+        else:
+            result = run_with_progress("Tuning", lambda on_event: run_tune(spec, budget_s, on_event=on_event))
+            if result is not None:
+                st.session_state["tune_result"] = result
+
+if "tune_result" in st.session_state:
+    show_result(st.session_state["tune_result"])

@@ -51,7 +51,7 @@ def show_result(result) -> None:
     st.subheader("Fastest configurations")
     ranking = pd.DataFrame(result.ranking)[RANKING_COLUMNS]
     number = {name: st.column_config.NumberColumn(format=MS_FORMAT) for name in RANKING_COLUMNS if "_ms" in name}
-    number["gflops_per_s"] = st.column_config.NumberColumn("GFLOP/s", format="%.1f")
+    number["gflops_per_s"] = st.column_config.NumberColumn("GFLOP/s", format="%.3g")
     st.dataframe(ranking, hide_index=True, column_config=number)
     st.download_button(
         "Download tune (JSON)",

@@ -125,6 +125,10 @@ def test_sweep_and_ceilings():
         (("ceilings", "--device", "quantum"), "device"),
         (("check", "--shape", "2,3,3,4"), "filters"),
         (("bench", "--shape", "1,2,2,2", "--filters", "2", "--nope"), "--nope"),
+        (("tune", "--budget", "0"), "--budget"),
+        (("tune", "--budget", "1e400"), "--budget"),
+        (("tune", "--shape", "0,3,3,4"), "batch"),
+        (("tune", "--shape", "512,512,512,64", "--filters", "512", "--budget", "10"), "shape"),
     ],
 )
 def test_bad_input_exits_2_with_one_line_naming_the_field(args, field):

@@ -164,7 +164,7 @@ def run_tune(
     """
     budget_s = validate_budget(budget_s)
     started = time.monotonic()
-    base = spec.with_changes(**BASELINE_CHANGES, samples=max(spec.samples, 3))
+    base = spec.with_changes(**BASELINE_CHANGES)
     costs = CostModel.guess(base)
     plan = plan_tune(base, budget_s, costs, factors)
     base = base.with_changes(samples=plan.samples)
@@ -180,10 +180,12 @@ def run_tune(
         left = budget_s - (time.monotonic() - started)
         step = _replan(base, left, costs, pending, used, card, plan.samples)
         dropped += [(f.label, f"did not fit the {budget_s:.0f} s budget") for f in step.dropped]
+        # `pending` stays in priority order (the planner drops from its end); the plan's order is the run order.
+        pending = [f for f in pending if f not in step.dropped]
         if not step.runs:
             break
         factor = step.runs[0].factor
-        pending = [run.factor for run in step.runs[1:]]
+        pending.remove(factor)
         _announce(on_event, len(runs), len(runs) + len(step.runs), factor.label, step.estimated_s)
         run, why = _run_factor(base, factor, card, step.samples, pool, on_event, left)
         used.append(worker_of(base, {}) if run is None else worker_of(run.result.spec, {}))

@@ -22,6 +22,7 @@ from pointwise.stats import NOISY_IQR_RATIO, SIGNIFICANCE_LEVEL
 from pointwise.store import RunStore, default_label
 from pointwise.text import escape_markdown
 from pointwise.ui import report_interrupted_job, show_context_messages, visitor_token
+from pointwise.ui.kernels import show_kernels
 from pointwise.ui.live import run_benchmark_live, show_verdicts
 
 
@@ -108,6 +109,7 @@ if result is not None:
     st.plotly_chart(cold_start_chart(stats))
     with st.expander("Environment card"):
         st.dataframe(environment_frame(result.environment), hide_index=True)
+    show_kernels(result.spec, "bench")
     download_csv, download_json = st.columns(2)
     download_csv.download_button(
         "Download samples (CSV)", samples.to_csv(index=False), "pointwise-samples.csv", "text/csv", on_click="ignore"

@@ -9,6 +9,7 @@ from pointwise.query import check_spec
 from pointwise.spec import check_live_size
 from pointwise.text import escape_html, escape_markdown
 from pointwise.ui import report_interrupted_job, run_with_progress, show_context_messages
+from pointwise.ui.kernels import show_kernels
 from pointwise.variants import BASELINE_KEY, VARIANTS, variant_source
 
 context = page_setup()
@@ -78,6 +79,8 @@ if show_context_messages(context):
                 title = f"|{escape_html(chosen.label)} − Conv2D 1x1|<br>channel {channel}, batch item 0"
                 left.plotly_chart(diff_heatmap(chosen.diff_map, title))
             right.plotly_chart(diff_histogram(chosen.diff_histogram, "All differences (variant − Conv2D 1x1)"))
+        # The sidebar's mode as chosen (graph by default): the kernels worth seeing are the rewritten ones.
+        show_kernels(spec, "explore")
         st.subheader("What each variant computes")
         for key in spec.variants:
             variant = VARIANTS[key]

@@ -116,6 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="benchmark variants (default: every equivalent variant)")
     _add_spec_arguments(bench, bench=True)
 
+    for command in (check, bench):
+        command.add_argument(
+            "--kernels", action="store_true", help="also profile the ops each variant ran (JSON key 'kernels')"
+        )
+
     sweep = sub.add_parser("sweep", help="benchmark over a log-spaced range of one parameter")
     _add_spec_arguments(sweep, bench=True)
     sweep.add_argument("--param", required=True, help="batch, hw, channels or filters")
@@ -176,11 +181,26 @@ def _cmd_check(args) -> int:
 
     spec = spec_from_args(args, list(VARIANTS))
     result = run_check(spec)
+    kernels = _kernels(args, spec)
     if args.json_out:
-        args.json_destination.write(result.to_dict(include_arrays=False))
+        args.json_destination.write({**result.to_dict(include_arrays=False), **kernels})
     if args.json_out != "-":
         print(check_table(result))
     return 0
+
+
+def _kernels(args, spec: RunSpec) -> dict:
+    """{"kernels": the ops each variant ran} when --kernels was given (their table on the terminal), else {}."""
+    if not args.kernels:
+        return {}
+    from pointwise.jobs import kernels_cached
+    from pointwise.kernels import kernels_frame, kernels_summary
+
+    result = kernels_cached(spec).result
+    if args.json_out != "-":
+        print(f"Kernels that ran ({kernels_summary(result)})")
+        print(kernels_frame(result).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    return {"kernels": result.to_dict()}
 
 
 def _cmd_bench(args) -> int:
@@ -190,8 +210,9 @@ def _cmd_bench(args) -> int:
     spec = spec_from_args(args, EQUIVALENT_KEYS)
     with TerminalProgress("benchmark") as progress:
         result = run_benchmark(spec, on_event=progress, time_limit_s=args.time_limit)
+    kernels = _kernels(args, spec)
     if args.json_out:
-        args.json_destination.write(result.to_dict())
+        args.json_destination.write({**result.to_dict(), **kernels})
     if args.json_out != "-":
         columns = [
             "variant",

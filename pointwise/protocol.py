@@ -2,10 +2,10 @@
 
 One JSON object per line. The server writes jobs to the worker's stdin; the worker writes events to stdout:
 
-    job:   {"id": str, "kind": "devices" | "check" | "bench" | "ceilings" | "forms", ...job fields}
+    job:   {"id": str, "kind": "devices" | "check" | "bench" | "ceilings" | "forms" | "kernels", ...}
            check: "spec" (`RunSpec.to_dict`), "diff_channel"; bench: "spec", "measure_ceilings" (bool, default
            true: the server asks only when it has none cached); ceilings: "device", "dtype";
-           forms: "inputs", "kernel", "bias" (nested lists)
+           forms: "inputs", "kernel", "bias" (nested lists); kernels: "spec" (the ops each variant ran)
     event: {"event": "ready", "pid": int}                                    once, after TensorFlow loads
            {"id": str, "event": "progress", "variant": str, "done": int, "total": int, "per_call_s": float}
                                                       one timed sample, sent as taken (`pointwise.live`)
@@ -36,7 +36,8 @@ CHECK = "check"
 BENCH = "bench"
 CEILINGS = "ceilings"
 FORMS = "forms"
-JOB_KINDS = (DEVICES, CHECK, BENCH, CEILINGS, FORMS)
+KERNELS = "kernels"
+JOB_KINDS = (DEVICES, CHECK, BENCH, CEILINGS, FORMS, KERNELS)
 
 # Events the worker sends.
 READY = "ready"

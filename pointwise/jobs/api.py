@@ -16,6 +16,7 @@ from pointwise import protocol
 from pointwise.jobs.cache import Computed, ResultCache
 from pointwise.jobs.knobs import WorkerKnobs
 from pointwise.jobs.pool import EventCallback, WorkerPool
+from pointwise.kernels import KernelsResult
 from pointwise.results import BenchmarkResult, Ceilings, EquivalenceResult
 from pointwise.spec import RunSpec, is_gpu
 
@@ -23,7 +24,8 @@ _default_pool: WorkerPool | None = None
 _default_pool_lock = threading.Lock()
 _ceilings: dict[tuple[WorkerKnobs, str, str], Ceilings] = {}
 result_cache = ResultCache()
-"""Checks keyed ("check", spec, diff channel), benchmarks ("bench", spec): shared by every session."""
+"""Checks keyed ("check", spec, diff channel), benchmarks ("bench", spec), kernels ("kernels", spec): shared by
+every session."""
 
 
 def default_pool() -> WorkerPool:
@@ -79,6 +81,32 @@ def check_cached(
     computed = Computed(EquivalenceResult.from_dict(data), time.time(), pid)
     result_cache.put(key, computed, len(json.dumps(data)))
     return computed
+
+
+def kernels_cached(
+    spec: RunSpec, *, fresh: bool = False, pool: WorkerPool | None = None, on_event: EventCallback | None = None
+) -> Computed[KernelsResult]:
+    """The ops each variant of `spec` ran, with their share of the call's time (`pointwise.worker.kernels`); from
+    this server's cache if it has them (and `fresh` is False), else profiled now and cached."""
+    key = (protocol.KERNELS, spec)
+    known = None if fresh else result_cache.get(key)
+    if known is not None:
+        return known
+    data, pid = (pool or default_pool()).run_traced(
+        protocol.KERNELS,
+        {"spec": spec.to_dict()},
+        device=spec.device,
+        knobs=WorkerKnobs.for_spec(spec),
+        on_event=on_event,
+    )
+    computed = Computed(KernelsResult.from_dict(data), time.time(), pid)
+    result_cache.put(key, computed, len(json.dumps(data)))
+    return computed
+
+
+def cached_kernels(spec: RunSpec) -> Computed[KernelsResult] | None:
+    """The kernels of `spec` this server already profiled, or None."""
+    return result_cache.get((protocol.KERNELS, spec))
 
 
 def cached_benchmark(spec: RunSpec) -> Computed[BenchmarkResult] | None:

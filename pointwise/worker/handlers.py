@@ -43,7 +43,7 @@ class JobHandler:
             from pointwise.worker.lesson_forms import lesson_forms
 
             return lesson_forms(job["inputs"], job["kernel"], job["bias"])
-        if kind not in (protocol.CHECK, protocol.BENCH):
+        if kind not in (protocol.CHECK, protocol.BENCH, protocol.KERNELS):
             raise ValueError(f"unknown job kind {kind!r}")
         spec = stored_spec(job["spec"])
         self._checked_device(spec.device)
@@ -52,6 +52,10 @@ class JobHandler:
             from pointwise.worker.equivalence import check_equivalence
 
             return check_equivalence(spec, int(job.get("diff_channel", 0)), self.runtime).to_dict()
+        if kind == protocol.KERNELS:
+            from pointwise.worker.kernels import kernels_that_ran
+
+            return kernels_that_ran(spec, self.runtime).to_dict()
         return self.bench(spec, bool(job.get("measure_ceilings", True)), events)
 
     def ceilings(self, device: str, dtype: str) -> dict:

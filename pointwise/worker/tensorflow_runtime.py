@@ -55,12 +55,11 @@ class TensorFlowRuntime:
             return fn
         return tf.function(fn, jit_compile=(mode == "xla"), reduce_retracing=True)
 
-    def step(self, layer, x, mode: str, pass_kind: str) -> Callable[[], object]:
+    def step_function(self, layer, mode: str, pass_kind: str) -> Callable:
         """The backward pass takes gradients of sum(output) with respect to the input and every trainable
         weight, as a training step would; the outputs stay on the device."""
         if pass_kind == "forward":
-            forward = self.compile(layer.__call__, mode)
-            return lambda: forward(x)
+            return self.compile(layer.__call__, mode)
 
         def forward_backward(inputs):
             with tf.GradientTape() as tape:
@@ -68,8 +67,11 @@ class TensorFlowRuntime:
                 loss = tf.reduce_sum(layer(inputs))
             return tape.gradient(loss, [inputs, *layer.trainable_weights])
 
-        compiled = self.compile(forward_backward, mode)
-        return lambda: compiled(x)
+        return self.compile(forward_backward, mode)
+
+    def step(self, layer, x, mode: str, pass_kind: str) -> Callable[[], object]:
+        function = self.step_function(layer, mode, pass_kind)
+        return lambda: function(x)
 
     def sync(self, device: str) -> None:
         # GPUs run asynchronously: wait for queued kernels without copying outputs to the host. CPU kernels

@@ -194,7 +194,8 @@ def _kernels(args, spec: RunSpec) -> dict:
     if not args.kernels:
         return {}
     from pointwise.jobs import kernels_cached
-    from pointwise.kernels import kernels_frame, kernels_summary
+    from pointwise.kernel_charts import kernels_frame
+    from pointwise.kernels import kernels_summary
 
     result = kernels_cached(spec).result
     if args.json_out != "-":

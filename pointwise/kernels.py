@@ -1,8 +1,8 @@
 """The kernels that ran: which ops each variant executed, and their share of the call's time, as plain data.
 
 The worker (`pointwise.worker.kernels`) measures them with TensorFlow's profiler; this module holds the result
-(`KernelsResult`), what an op name means (`describe_op`), and its table (`kernels_frame`). It never imports
-TensorFlow, so the server and the CLI read results with it.
+(`KernelsResult`) and what an op name means (`describe_op`); its table and chart are in `kernel_charts`. It
+imports neither TensorFlow nor pandas, so the server's router and the CLI read results with it cheaply.
 
 How to read a row: `op` is the op type TensorFlow ran after its graph rewrites (grappler's fusions, oneDNN's
 `_Mkl*` kernels) in graph mode, the op dispatched one by one in eager mode, or an instruction of the optimised
@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-
-import pandas as pd
 
 from pointwise.results import stored_spec
 from pointwise.spec import RunSpec
@@ -141,27 +139,6 @@ class KernelsResult:
     def from_dict(cls, data: dict[str, Any]) -> KernelsResult:
         variants = tuple(VariantKernels.from_dict(variant) for variant in data["variants"])
         return cls(stored_spec(data["spec"]), bool(data["onednn"]), variants)
-
-
-KERNEL_TABLE_FORMATS = {"count per call": "%.3g", "µs per call": "%.1f", "share of kernel time": "%.1f%%"}
-
-
-def kernels_frame(result: KernelsResult) -> pd.DataFrame:
-    """One row per variant and op: variant, op, count per call, µs per call, share (%), what it is."""
-    records = [
-        {
-            "variant": variant.label,
-            "op": row.op,
-            "count per call": row.count,
-            "µs per call": row.time_us,
-            "share of kernel time": None if row.share is None else 100.0 * row.share,
-            "what it is": row.detail,
-        }
-        for variant in result.variants
-        for row in variant.rows
-    ]
-    columns = ["variant", "op", "count per call", "µs per call", "share of kernel time", "what it is"]
-    return pd.DataFrame.from_records(records, columns=columns)
 
 
 def kernels_summary(result: KernelsResult) -> str:

@@ -8,8 +8,8 @@ import pytest
 
 from conftest import ROOT, small_spec
 from pointwise.jobs import kernels_cached
-from pointwise.kernel_charts import kernels_chart
-from pointwise.kernels import KernelRow, KernelsResult, VariantKernels, describe_op, kernels_frame
+from pointwise.kernel_charts import kernels_chart, kernels_frame
+from pointwise.kernels import KernelRow, KernelsResult, VariantKernels, describe_op
 
 # Large enough that the GEMMs are traced as expensive kernels, small enough for a second per variant.
 SHAPE = dict(batch=2, height=8, width=8, channels=16, filters=32)

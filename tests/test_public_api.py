@@ -37,6 +37,7 @@ def test_jobs_package_exports_its_public_names():
         "cached_benchmark",
         "check_cached",
         "default_pool",
+        "kernels_cached",
         "list_devices",
         "run_benchmark",
         "run_ceilings",

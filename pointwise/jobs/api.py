@@ -104,11 +104,6 @@ def kernels_cached(
     return computed
 
 
-def cached_kernels(spec: RunSpec) -> Computed[KernelsResult] | None:
-    """The kernels of `spec` this server already profiled, or None."""
-    return result_cache.get((protocol.KERNELS, spec))
-
-
 def cached_benchmark(spec: RunSpec) -> Computed[BenchmarkResult] | None:
     """The last benchmark of `spec` this server ran through `benchmark_and_cache`, or None."""
     return result_cache.get((protocol.BENCH, spec))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from pointwise.jobs import kernels_cached
-from pointwise.kernel_charts import kernels_chart
-from pointwise.kernels import KERNEL_TABLE_FORMATS, kernels_frame, kernels_summary
+from pointwise.kernel_charts import KERNEL_TABLE_FORMATS, kernels_chart, kernels_frame
+from pointwise.kernels import kernels_summary
 from pointwise.spec import RunSpec
 from pointwise.text import escape_markdown
 from pointwise.ui.progress import run_with_progress

@@ -1,0 +1,44 @@
+"""A person opens "Kernels that ran" on Explore and reads which ops each variant executed (chromium)."""
+
+from __future__ import annotations
+
+import pytest
+
+from browser_support import assert_no_exception, launch, require_chromium, screenshot_whole_page, wait_rendered
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+require_chromium()
+
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+# Large enough that the GEMMs are traced as expensive kernels (see tests/test_kernels.py).
+SHAPE = "batch=2&height=8&width=8&channels=16&filters=32&samples=4"
+RUN_LIMIT_MS = 180_000
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    with sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_page(viewport={"width": 1500, "height": 1000})
+        yield page
+        browser.close()
+
+
+def test_explore_kernels_expander_names_the_ops_that_ran(server, page):
+    page.goto(f"{server.url}/explore?{SHAPE}&variants=conv2d_1x1&variants=seed_matmul")
+    wait_rendered(page)
+    main = page.locator('[data-testid="stMain"]')
+    expect(main.locator('[data-testid="stDataFrame"]').first).to_be_visible(timeout=RUN_LIMIT_MS)
+    expander = main.locator('[data-testid="stExpander"]').filter(has_text="Kernels that ran")
+    expect(expander.get_by_text("Measured in graph mode")).to_have_count(0)
+    expander.get_by_text("Kernels that ran").click()
+    # The chart's legend names the kernels: Seed Example 1 is a batched matmul, the baseline a convolution
+    # (oneDNN's or TensorFlow's, whichever this worker's default chose).
+    legend = expander.locator(".legendtext")
+    expect(legend.filter(has_text="BatchMatMulV2")).to_have_count(1, timeout=RUN_LIMIT_MS)
+    expect(legend.filter(has_text="Conv2D")).to_have_count(1)
+    expect(expander.get_by_text("Measured in graph mode")).to_be_visible()
+    assert_no_exception(page)
+    screenshot_whole_page(page, "kernels-explore.png")

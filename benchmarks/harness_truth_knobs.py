@@ -2,10 +2,10 @@
 
 oneDNN on/off, the BFC CPU allocator on/off, one intra-op thread and TensorFlow's default, graph and XLA. The
 knobs are read by TensorFlow at import, so each setting runs in its own process with exactly the environment a
-worker gets (`WorkerKnobs.environment`); inside it, `pointwise.worker.timing.measure` and a plain loop of single
-calls around the same layer alternate `ROUNDS` times (loop, harness, loop), and each round gives one ratio: the
-harness median over the mean of the two loop medians around it, so machine drift affects both alike. The table
-shows the medians over rounds. This process imports no TensorFlow.
+worker gets (`WorkerKnobs.environment`); inside it, `pointwise.worker.timing.measure` (a few samples at a time)
+and a plain loop of single calls around the same layer alternate in short stretches, `ROUNDS` times, so the
+machine's drift and other tenants' bursts hit both alike; the ratio compares the medians of all their samples.
+This process imports no TensorFlow.
 """
 
 import json
@@ -18,8 +18,9 @@ from pointwise.jobs import WorkerKnobs
 from pointwise.worker.environment import cpu_model
 
 KEYS = ("conv2d_1x1", "matmul_2d")
-ROUNDS = 5
-HAND_CALLS = 60
+ROUNDS = 12
+HAND_CALLS = 20
+SAMPLES_PER_ROUND = 5
 SETTINGS = [
     ("TensorFlow's defaults, graph", WorkerKnobs(), "graph"),
     ("TensorFlow's defaults, XLA", WorkerKnobs(), "xla"),
@@ -46,37 +47,41 @@ def child(mode: str) -> None:
 
     runtime = default_runtime()
     runtime.configure(threads=int(os.environ.get(THREADS_ENV, "0")), inter_threads=0)
-    spec = make_run_spec(**_common.REFERENCE_SHAPE, mode=mode, samples=30)
+    spec = make_run_spec(**_common.REFERENCE_SHAPE, mode=mode, samples=SAMPLES_PER_ROUND)
     x = tf.constant(make_input(spec), dtype=tf.float32)
-
-    def hand_loop_median_s(key: str) -> float:
-        call = tf.function(make_layer(key, spec.filters, seed=0), jit_compile=mode == "xla")
+    calls = {}
+    for key in KEYS:
+        calls[key] = tf.function(make_layer(key, spec.filters, seed=0), jit_compile=mode == "xla")
         for _ in range(5):
-            call(x)
+            calls[key](x)
+
+    def hand_loop_s(key: str) -> list[float]:
         times = []
         for _ in range(HAND_CALLS):
             start = time.perf_counter()
-            call(x)
+            calls[key](x)
             times.append(time.perf_counter() - start)
-        return float(np.median(times))
+        return times
 
-    rows = {k: [] for k in KEYS}
+    harness = {k: [] for k in KEYS}
+    hand = {k: [] for k in KEYS}
     for _ in range(ROUNDS):
-        # Loop, harness, loop: a burst of load from other tenants lands on both sides of the round's ratio.
-        before = {key: hand_loop_median_s(key) for key in KEYS}
-        harness = {m.key: float(np.median(m.per_call_s)) for m in measure(spec, KEYS, runtime=runtime)}
+        # Short alternating stretches: load from other tenants shifts within seconds, so both sides see it alike.
         for key in KEYS:
-            loop_s = (before[key] + hand_loop_median_s(key)) / 2
-            rows[key].append((harness[key], loop_s, harness[key] / loop_s))
+            hand[key] += hand_loop_s(key)
+        for m in measure(spec, KEYS, runtime=runtime):
+            harness[m.key] += m.per_call_s
     card = runtime.card_settings(on_gpu=False)
-    medians = {k: [float(np.median([r[i] for r in rows[k]])) for i in range(3)] for k in KEYS}
+    medians = {k: [float(np.median(harness[k])), float(np.median(hand[k]))] for k in KEYS}
     print(json.dumps({"medians": medians, "onednn": card["onednn"]}))
 
 
 def main() -> None:
     print(f"CPU: {cpu_model()}; 8x56x56x64 -> 128, float32, forward; {ROUNDS} alternating rounds per setting")
     print(f"{'setting':<30} {'oneDNN':>6} {'variant':<11} {'harness ms':>10} {'loop ms':>8} {'harness/loop':>12}")
-    print("(each column: the median over rounds; the ratio is the median of the per-round ratios)")
+    print(
+        f"(medians of all samples: harness {ROUNDS} x {SAMPLES_PER_ROUND} blocks, loop {ROUNDS} x {HAND_CALLS} calls)"
+    )
     ratios = []
     for label, knobs, mode in SETTINGS:
         done = subprocess.run(
@@ -90,7 +95,8 @@ def main() -> None:
             print(f"{label:<30} failed: {done.stderr.strip().splitlines()[-1:]}")
             continue
         data = json.loads(done.stdout.strip().splitlines()[-1])
-        for key, (harness_s, loop_s, ratio) in data["medians"].items():
+        for key, (harness_s, loop_s) in data["medians"].items():
+            ratio = harness_s / loop_s
             ratios.append(ratio)
             print(
                 f"{label:<30} {'on' if data['onednn'] else 'off':>6} {key:<11} {harness_s * 1e3:>10.3f} "

@@ -5,32 +5,16 @@ import streamlit as st
 
 from app import page_setup
 from pointwise import InvalidSpecError
+from pointwise.charts import effects_chart
 from pointwise.limits import active_limits
 from pointwise.text import escape_markdown
 from pointwise.tune import DEFAULT_BUDGET_S, run_tune
 from pointwise.tune_plan import MIN_BUDGET_S, validate_budget
+from pointwise.tune_stats import effects_frame
 from pointwise.ui import report_interrupted_job, run_with_progress, show_context_messages
 
 RANKING_COLUMNS = ["rank", "configuration", "median_ms", "ci95_low_ms", "ci95_high_ms", "gflops_per_s", "equivalent"]
 MS_FORMAT = "%.3f"
-
-
-def effects_table(result) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "factor": e.label,
-                "faster": e.faster_level,
-                "slower": e.other_level if e.faster_level == e.baseline_level else e.baseline_level,
-                "time ratio": e.size,
-                "ci95 low": e.size_ci[0],
-                "ci95 high": e.size_ci[1],
-                "p-value": e.p_value,
-                "significant": e.significant,
-            }
-            for e in result.effects
-        ]
-    )
 
 
 def show_result(result) -> None:
@@ -45,9 +29,12 @@ def show_result(result) -> None:
     for label, why in result.dropped:
         st.info(f"Not measured: {escape_markdown(label, 80)} — {escape_markdown(why, 400)}", icon=":material/block:")
     st.subheader("What decides the speed, largest first")
+    effects = effects_frame(result.effects)
+    if len(effects):
+        st.plotly_chart(effects_chart(effects))
     formats = {name: st.column_config.NumberColumn(format="%.2fx") for name in ("time ratio", "ci95 low", "ci95 high")}
     formats["p-value"] = st.column_config.NumberColumn(format="%.2g")
-    st.dataframe(effects_table(result), hide_index=True, column_config=formats)
+    st.dataframe(effects, hide_index=True, column_config=formats)
     st.subheader("Fastest configurations")
     ranking = pd.DataFrame(result.ranking)[RANKING_COLUMNS]
     number = {name: st.column_config.NumberColumn(format=MS_FORMAT) for name in RANKING_COLUMNS if "_ms" in name}

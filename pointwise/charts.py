@@ -310,3 +310,29 @@ def channel_heatmaps(
             shapes.append({"type": "rect", "xref": f"x{suffix}", "yref": f"y{suffix}", **box, "line": outline})
     layout.update(height=260, margin={"t": 40, "b": 10, "l": 10, "r": 10}, shapes=shapes, annotations=titles)
     return go.Figure(data=traces, layout=layout)
+
+
+def effects_chart(effects: pd.DataFrame) -> go.Figure:
+    """Each tune factor's effect (slower / faster median time) with its 95% interval, largest on top."""
+    frame = effects.iloc[::-1].copy()
+    frame["plus"] = frame["ci95 high"] - frame["time ratio"]
+    frame["minus"] = frame["time ratio"] - frame["ci95 low"]
+    frame["factor"] = [escape_html(f) for f in frame["factor"]]
+    frame["effect"] = np.where(frame["significant"], "significant", "not significant")
+    fig = px.scatter(
+        frame,
+        x="time ratio",
+        y="factor",
+        error_x="plus",
+        error_x_minus="minus",
+        color="effect",
+        color_discrete_map={"significant": VARIANT_COLORS[0], "not significant": VARIANT_COLORS[5]},
+        hover_data={"faster": True, "slower": True, "plus": False, "minus": False},
+    )
+    fig.add_vline(x=1.0, line_dash="dash", annotation_text="no effect")
+    fig.update_layout(
+        title="What decides the speed: slower / faster median time (95% CI)",
+        xaxis_title="time ratio (Conv2D 1x1; the formulation: against the fastest equivalent variant)",
+        yaxis_title=None,
+    )
+    return fig

@@ -11,6 +11,7 @@ from pointwise.cli_output import TerminalProgress
 from pointwise.protocol import POINT
 from pointwise.spec import PASSES, make_run_spec, parse_shape
 from pointwise.tune_plan import validate_budget
+from pointwise.tune_stats import effects_frame
 from pointwise.variants import EQUIVALENT_KEYS, VARIANTS
 
 RANKING_ROWS = 10
@@ -59,18 +60,7 @@ def run_tune_command(args: argparse.Namespace) -> int:
 
 def _report(result) -> str:
     ranking = pd.DataFrame(result.ranking[:RANKING_ROWS])
-    effects = pd.DataFrame(
-        [
-            {
-                "factor": e.label,
-                "size": f"{e.size:.2f}x",
-                "ci95": f"[{e.size_ci[0]:.2f}, {e.size_ci[1]:.2f}]",
-                "faster": e.faster_level,
-                "significant": e.significant,
-            }
-            for e in result.effects
-        ]
-    )
+    effects = effects_frame(result.effects)[["factor", "faster", "slower", "time ratio", "ci95 low", "ci95 high"]]
     lines = [
         f"{result.spec.summary()} · {result.cpu}",
         f"measured in {result.elapsed_s:.0f} s of a {result.budget_s:.0f} s budget",
@@ -81,7 +71,7 @@ def _report(result) -> str:
         ),
         "",
         "Effects (slower / faster time ratio), largest first:",
-        effects.to_string(index=False) if len(effects) else "(none measured)",
+        effects.to_string(index=False, float_format=lambda v: f"{v:.2f}") if len(effects) else "(none measured)",
     ]
     lines += [f"dropped: {label}: {why}" for label, why in result.dropped]
     return "\n".join([*lines, "", result.verdict])

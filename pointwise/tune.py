@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pointwise.errors import InvalidSpecError, JobCancelledError, PointwiseError
 from pointwise.jobs import EventCallback, WorkerPool, run_benchmark
@@ -127,16 +127,22 @@ class _RunClock:
         if self.on_event:
             self.on_event(event)
 
+    @property
+    def worker_start_s(self) -> float | None:
+        """How long the worker took to load TensorFlow, if this run had to start one."""
+        if self.worker_started_at is None:
+            return None
+        return (self.job_started_at or time.monotonic()) - self.worker_started_at
+
     def costs(self, base: CostModel, variants: int, samples: int) -> CostModel:
         """`base` with this (baseline) run's measured set-up and round times."""
         end = time.monotonic()
         job_start = self.job_started_at or self.start
         first_sample = self.first_sample_at or job_start
-        start_s = None if self.worker_started_at is None else job_start - self.worker_started_at
         return base.measured(
             round_s=max((end - first_sample) / samples, 1e-3),
             setup_per_variant_s=max(first_sample - job_start, 0.0) / variants,
-            worker_start_s=start_s,
+            worker_start_s=self.worker_start_s,
         )
 
 
@@ -187,7 +193,10 @@ def run_tune(
         factor = step.runs[0].factor
         pending.remove(factor)
         _announce(on_event, len(runs), len(runs) + len(step.runs), factor.label, step.estimated_s)
-        run, why = _run_factor(base, factor, card, step.samples, pool, on_event, left)
+        clock = _RunClock(on_event)
+        run, why = _run_factor(base, factor, card, step.samples, pool, clock, left)
+        if clock.worker_start_s is not None:  # the latest start is the best guess for the next one
+            costs = replace(costs, worker_start_s=clock.worker_start_s)
         used.append(worker_of(base, {}) if run is None else worker_of(run.result.spec, {}))
         if run is None:
             dropped.append((factor.label, why))

@@ -14,6 +14,7 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import stats as sps
 
 from pointwise.results import BenchmarkResult
@@ -133,6 +134,30 @@ def ranking_rows(runs) -> list[dict]:
             )
     rows.sort(key=lambda row: row["median_ms"])
     return [{"rank": rank, **row} for rank, row in enumerate(rows, 1)]
+
+
+EFFECT_COLUMNS = ["factor", "faster", "slower", "time ratio", "ci95 low", "ci95 high", "p-value", "significant"]
+
+
+def effects_frame(effects: list[Effect]) -> pd.DataFrame:
+    """One row per effect, as the page and the CLI show it: the faster and slower setting, the ratio and its CI."""
+    rows = []
+    for e in effects:
+        low, high = e.size_ci
+        slower = e.other_level if e.faster_level == e.baseline_level else e.baseline_level
+        rows.append(
+            {
+                "factor": e.label,
+                "faster": e.faster_level,
+                "slower": slower,
+                "time ratio": e.size,
+                "ci95 low": low,
+                "ci95 high": high,
+                "p-value": e.p_value,
+                "significant": e.significant,
+            }
+        )
+    return pd.DataFrame(rows, columns=EFFECT_COLUMNS)
 
 
 def _ratio_text(e: Effect) -> str:

@@ -34,6 +34,7 @@ def test_tune_shows_progress_then_the_ranking_and_the_verdict(server):
         verdict = main.get_by_text(re.compile(r"On this CPU \(.+\), "))
         expect(verdict).to_be_visible(timeout=RUN_LIMIT_MS)
         expect(main.get_by_text("Fastest configurations")).to_be_visible()
+        expect(main.locator(".js-plotly-plot").first.locator(".gtitle")).to_contain_text("What decides the speed")
         tables = main.locator('[data-testid="stDataFrame"]')
         expect(tables).to_have_count(2)
         # The formulation is always measured (Dense against Conv2D 1x1 at TensorFlow's defaults).

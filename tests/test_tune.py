@@ -28,7 +28,7 @@ from pointwise.tune_plan import (
     validate_budget,
     worker_of,
 )
-from pointwise.tune_stats import Effect, by_size, effect, verdict
+from pointwise.tune_stats import Effect, by_size, effect, effects_frame, verdict
 
 BASE = make_run_spec(**BASELINE_CHANGES)
 FLAT = CostModel(worker_start_s=5.0, setup_per_variant_s=0.0, round_s=0.1, other_level_round_factor=1.0)
@@ -135,6 +135,14 @@ def test_the_verdict_lists_significant_effects_by_size_then_the_rest():
     assert text.startswith("On this CPU (Test CPU), oneDNN matters 1.8")
     assert text.index("oneDNN") < text.index("the formulation 1.1") < text.index("no significant effect: the allocator")
     assert isinstance(effects[0], Effect) and effects[0].to_dict()["faster"] == "Dense"
+    frame = effects_frame(by_size(effects))
+    assert list(frame["factor"]) == ["oneDNN", "the formulation", "the allocator"]
+    assert list(frame.loc[0, ["faster", "slower"]]) == ["on", "off"] and list(frame["significant"]) == [
+        True,
+        True,
+        False,
+    ]
+    assert (frame["ci95 low"] < frame["time ratio"]).all() and (frame["time ratio"] < frame["ci95 high"]).all()
 
 
 @pytest.mark.slow

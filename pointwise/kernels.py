@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pointwise.results import stored_spec
-from pointwise.spec import RunSpec
+from pointwise.spec import RunSpec, is_gpu
 from pointwise.variants import VARIANTS
 
 BOOKKEEPING_OPS = frozenset({"_Arg", "_Retval", "NoOp", "Const", "Identity"})
@@ -150,4 +150,6 @@ def kernels_summary(result: KernelsResult) -> str:
         "xla": "XLA: the instructions of the optimised HLO module's entry computation",
     }[spec.mode]
     onednn = "on" if result.onednn else "off"
-    return f"{how}; {spec.pass_kind} pass, {spec.dtype} on {spec.device}, oneDNN {onednn}."
+    # Only the host's trace is read: on a GPU its op events time the launches, not the kernels on the device.
+    caveat = " Times on a GPU are the host's trace events, not the device's kernels." if is_gpu(spec.device) else ""
+    return f"{how}; {spec.pass_kind} pass, {spec.dtype} on {spec.device}, oneDNN {onednn}.{caveat}"

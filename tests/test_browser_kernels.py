@@ -1,4 +1,4 @@
-"""A person opens "Kernels that ran" on Explore and reads which ops each variant executed (chromium)."""
+"""A person opens "Kernels that ran" on Explore, then Benchmark, and reads which ops each variant executed."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def page(server):
         browser.close()
 
 
-def test_explore_kernels_expander_names_the_ops_that_ran(server, page):
+def test_explore_and_benchmark_kernels_expanders_name_the_ops_that_ran(server, page):
     page.goto(f"{server.url}/explore?{SHAPE}&variants=conv2d_1x1&variants=seed_matmul")
     wait_rendered(page)
     main = page.locator('[data-testid="stMain"]')
@@ -42,3 +42,14 @@ def test_explore_kernels_expander_names_the_ops_that_ran(server, page):
     expect(expander.get_by_text("Measured in graph mode")).to_be_visible()
     assert_no_exception(page)
     screenshot_whole_page(page, "kernels-explore.png")
+
+    # Benchmark's expander, for the same configuration: this server already profiled it, so the answer is cached.
+    page.goto(f"{server.url}/benchmark?{SHAPE}&variants=conv2d_1x1&variants=seed_matmul")
+    wait_rendered(page)
+    page.get_by_role("button", name="Run benchmark").click()
+    expect(main.get_by_text("Verdict")).to_be_visible(timeout=RUN_LIMIT_MS)
+    expander = main.locator('[data-testid="stExpander"]').filter(has_text="Kernels that ran")
+    expander.get_by_text("Kernels that ran").click()
+    expect(expander.locator(".legendtext").filter(has_text="BatchMatMulV2")).to_have_count(1, timeout=RUN_LIMIT_MS)
+    expect(expander.get_by_text("(cached)")).to_be_visible()
+    assert_no_exception(page)

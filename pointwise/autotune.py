@@ -19,12 +19,13 @@ Importing this module imports TensorFlow: only the worker process and the tests 
 from __future__ import annotations
 
 import functools
-import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import tensorflow as tf
+
+from pointwise import tuning_rounds
+from pointwise.tuning_rounds import Tuning, strategy_name
 
 
 def _forward_gemm(inputs, kernel, bias):
@@ -84,11 +85,6 @@ FORWARD_KERNELS = {"gemm": _forward_gemm, "conv": _forward_conv, "batched": _for
 GRADIENT_KERNELS = {"gemm": _gradients_gemm, "conv": _gradients_conv, "batched": _gradients_batched}
 
 
-def strategy_name(forward: str, gradient: str) -> str:
-    """`gemm` / `conv` for one kernel both ways, else `<forward>_forward_<gradient>_backward`."""
-    return forward if forward == gradient else f"{forward}_forward_{gradient}_backward"
-
-
 STRATEGIES = {strategy_name(f, g): (f, g) for f in FORWARD_KERNELS for g in GRADIENT_KERNELS}
 FALLBACK_STRATEGY = "conv_forward_gemm_backward"
 """For an input whose spatial or channel axes are undefined, which cannot be timed: Conv2D's forward (never
@@ -132,32 +128,10 @@ TUNING_BATCH = 8
 `tf.function` with `None` batch): a typical mini-batch, so the time of a tuning stays well inside its budget."""
 TUNING_BUDGET_S = 1.2
 """Each tuning stops starting rounds that would end past this (traces and warm-up included), so that a new
-shape costs at most ~2 s also on a busy machine; `MIN_ROUNDS` can exceed it where one round of calls (every
-forward and gradient kernel once) takes over ~0.2 s."""
-MIN_ROUNDS = 3
-PRUNE_RATIO = 1.5
-"""After the first round, a kernel this much slower than the fastest of its part is out of the running."""
-MAX_ROUNDS = 25
-TARGET_SAMPLE_S = 0.002
-"""A sample times a block of calls lasting about this long, so that clock and dispatch are noise, not signal."""
-
+shape costs at most ~2 s also on a busy machine; `tuning_rounds.MIN_ROUNDS` can exceed it where one round of
+calls (every forward and gradient kernel once) takes over ~0.2 s."""
 _CANDIDATE_ERRORS = (tf.errors.NotFoundError, tf.errors.InvalidArgumentError, tf.errors.UnimplementedError)
 """A kernel with no implementation for this dtype or device is dropped from the tuning, not fatal."""
-
-
-@dataclass(frozen=True)
-class Tuning:
-    """What one tuning measured: the fastest seconds per call of every kernel that ran, and the winners.
-
-    `shape` is the input shape that was timed (the batch axis resolved); `elapsed_s` the tuning's whole cost.
-    """
-
-    strategy: str
-    shape: tuple[int, ...]
-    forward_s: dict[str, float]
-    gradient_s: dict[str, float]
-    rounds: int
-    elapsed_s: float
 
 
 _TUNINGS: dict[tuple, Tuning] = {}
@@ -220,40 +194,8 @@ def _compiled(fn: Callable, *args) -> Callable[[], object]:
 
 
 def measure_candidates(candidates: dict, deadline: float) -> tuple[dict, int]:
-    """Fastest seconds per call of each `(part, name)` candidate, timed in interleaved rounds until `deadline`.
-
-    Each candidate is traced and run once untimed. A round times one block of every candidate, so that drift
-    in the machine's speed touches all alike; the first round's blocks are single calls, whose times size the
-    later blocks, and a candidate over `PRUNE_RATIO` times the fastest of its part is timed no further (a slow
-    kernel would otherwise spend most of the budget). No round starts that would end past `deadline` (a
-    `perf_counter` value), except the first `MIN_ROUNDS`. The minimum, not the median, ranks the candidates:
-    on a shared CPU other processes only ever add time, and a few rounds' median still carries their bursts.
-    A candidate whose first call raises one of `_CANDIDATE_ERRORS` is left out. Returns the minima and the
-    number of rounds.
-    """
-    calls = {}
-    for key, run in candidates.items():
-        try:
-            _synced(run)
-        except _CANDIDATE_ERRORS:
-            continue
-        calls[key] = 1
-    samples = {key: [] for key in calls}
-    rounds, round_s = 0, 0.0
-    while calls and rounds < MAX_ROUNDS and (rounds < MIN_ROUNDS or time.perf_counter() + round_s <= deadline):
-        round_start = time.perf_counter()
-        for key, count in calls.items():
-            samples[key].append(_synced(candidates[key], count) / count)
-        round_s = time.perf_counter() - round_start
-        rounds += 1
-        if rounds == 1:
-            fastest = {key[0]: min(s[0] for k, s in samples.items() if k[0] == key[0]) for key in samples}
-            calls = {
-                key: max(1, math.ceil(TARGET_SAMPLE_S / max(s[0], 1e-9)))
-                for key, s in samples.items()
-                if s[0] <= PRUNE_RATIO * fastest[key[0]]
-            }
-    return {key: min(s) for key, s in samples.items()}, rounds
+    """`tuning_rounds.measure_candidates` with TensorFlow's device sync and its "no such kernel" errors."""
+    return tuning_rounds.measure_candidates(candidates, deadline, _synced, _CANDIDATE_ERRORS)
 
 
 def _synced(run: Callable[[], object], calls: int = 1) -> float:

@@ -4,21 +4,42 @@ The seed classes reproduce the article's `call` bodies as written (Example 2's e
 Example 1's); they gain only what every layer here has: argument validation, `use_bias`, initializers and
 `get_config`, so that all variants can be saved, loaded and compared on equal terms.
 
-Importing this module imports TensorFlow: only the worker process and the tests do.
+Importing this module imports Keras, and TensorFlow only on first use of a `tf.*` layer (the seed examples, the
+2-D matmul and einsum forms), so a JAX worker never loads it. Only the worker process, the tests and library users
+import it.
 """
 
 from __future__ import annotations
 
+import importlib
 import math
+from types import ModuleType
 
 import keras
-import tensorflow as tf
 from keras import ops
 
-from pointwise import autotune
+from pointwise.tuning_rounds import Tuning
 from pointwise.variants import get_variant
 
 _PACKAGE = "pointwise"
+
+
+class _LazyTensorFlow:
+    """`tensorflow`, imported at the first attribute read: the `tf.*` layers below run on TensorFlow only
+    (`Variant.backends`), and a process on another Keras backend must not pay TensorFlow's import."""
+
+    def __getattr__(self, name: str):
+        return getattr(importlib.import_module("tensorflow"), name)
+
+
+tf = _LazyTensorFlow()
+
+
+def _autotuner() -> ModuleType:
+    """`PointwiseConv2D`'s kernels and tuner for the Keras backend in use: TensorFlow's own ops, or `keras.ops`."""
+    if keras.backend.backend() == "tensorflow":
+        return importlib.import_module("pointwise.autotune")
+    return importlib.import_module("pointwise.jax_autotune")
 
 
 def _validated_filters(filters: object) -> int:
@@ -265,14 +286,15 @@ class PointwiseConv2D(_Image2DLayer):
         **kwargs,
     ) -> None:
         super().__init__(filters, use_bias, kernel_initializer, bias_initializer, **kwargs)
-        if strategy != "auto" and strategy not in autotune.STRATEGIES:
+        strategies = _autotuner().STRATEGIES
+        if strategy != "auto" and strategy not in strategies:
             raise ValueError(
                 "Invalid value for argument `strategy`. Expected 'auto' or one of "
-                f"{', '.join(autotune.STRATEGIES)}. Received strategy={strategy!r}."
+                f"{', '.join(strategies)}. Received strategy={strategy!r}."
             )
         self.requested_strategy = strategy
         self.strategy = None if strategy == "auto" else strategy
-        self.tuning: autotune.Tuning | None = None
+        self.tuning: Tuning | None = None
         self.activation = keras.activations.get(activation)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
         self.bias_regularizer = keras.regularizers.get(bias_regularizer)
@@ -283,12 +305,11 @@ class PointwiseConv2D(_Image2DLayer):
         return {"regularizer": getattr(self, f"{name}_regularizer"), "constraint": getattr(self, f"{name}_constraint")}
 
     def call(self, inputs):
+        tuner = _autotuner()
         if self.requested_strategy == "auto":
-            self.strategy, self.tuning = autotune.choose_strategy(
-                inputs.shape, self.filters, inputs.dtype, self.use_bias
-            )
+            self.strategy, self.tuning = tuner.choose_strategy(inputs.shape, self.filters, inputs.dtype, self.use_bias)
         weights = [self.kernel, self.bias] if self.use_bias else [self.kernel]
-        output = autotune.pointwise_conv(self.strategy, inputs, *(tf.convert_to_tensor(w) for w in weights))
+        output = tuner.pointwise_conv(self.strategy, inputs, *(ops.convert_to_tensor(w) for w in weights))
         return self.activation(output)
 
     def get_config(self) -> dict:

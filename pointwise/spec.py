@@ -7,14 +7,14 @@ files) and checks every field, so code that receives a `RunSpec` never re-valida
 
 from __future__ import annotations
 
-import math
-import re
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from pointwise.backends import BACKEND_LABELS, BACKENDS, DEFAULT_BACKEND, INSTALL_HINTS, backend_installed
 from pointwise.errors import InvalidSpecError
-from pointwise.limits import FALSE_WORDS, TRUE_WORDS, active_limits, demo_mode, env_name
-from pointwise.variants import BASELINE_KEY, EQUIVALENT_KEYS, VARIANTS
+from pointwise.limits import active_limits, demo_mode, env_name
+from pointwise.spec_fields import coerce_bool, coerce_choice, coerce_int, coerce_knob, normalize_device
+from pointwise.variants import BASELINE_KEY, EQUIVALENT_KEYS, VARIANTS, keys_for_backend
 
 DTYPES = ("float32", "float64", "float16", "bfloat16")
 DTYPE_ITEMSIZE = {"float32": 4, "float64": 8, "float16": 2, "bfloat16": 2}
@@ -26,9 +26,6 @@ KNOB_CHOICES = ("default", "on", "off")
 """Settings TensorFlow reads at import: "default" leaves TensorFlow's own choice for the CPU it runs on."""
 KNOB_LABELS = {"default": "TensorFlow's default", "on": "on", "off": "off"}
 KNOB_FIELDS = ("onednn", "cpu_allocator_bfc")
-
-# ASCII digits only: `\d` also matches e.g. Arabic-Indic digits, which TensorFlow rejects later, in the worker.
-_DEVICE_PATTERN = re.compile(r"(CPU|GPU):([0-9]{1,2})")
 
 MEMORY_BUDGET_ENV = env_name("memory_budget_mb")
 
@@ -61,7 +58,8 @@ class RunSpec:
     The runtime knobs are read by TensorFlow only at import time, so each combination selects its own worker
     process: `onednn` (TF_ENABLE_ONEDNN_OPTS) and `cpu_allocator_bfc` (TF_CPU_ALLOCATOR_USE_BFC) are "default"
     (TensorFlow decides for this machine), "on" or "off"; `threads` and `inter_threads` (intra- and inter-op
-    thread pools) are 0 for TensorFlow's default.
+    thread pools) are 0 for TensorFlow's default. `backend` is the Keras backend (`pointwise.backends`), read
+    at `import keras`, so it too selects a worker.
     """
 
     batch: int = 8
@@ -82,6 +80,7 @@ class RunSpec:
     cpu_allocator_bfc: str = "default"
     tf32: bool = True
     use_bias: bool = True
+    backend: str = DEFAULT_BACKEND
 
     @property
     def input_shape(self) -> tuple[int, int, int, int]:
@@ -126,10 +125,13 @@ class RunSpec:
 
     def summary(self) -> str:
         """One line a person reads: `8x56x56x64 -> 128 · float32 · graph (tf.function) · forward · CPU:0 · ...`."""
-        backend = f"TF32 {'on' if self.tf32 else 'off'}" if is_gpu(self.device) else f"oneDNN {self.onednn}"
+        knob = f"TF32 {'on' if self.tf32 else 'off'}" if is_gpu(self.device) else f"oneDNN {self.onednn}"
+        if self.backend != "tensorflow":
+            knob = BACKEND_LABELS[self.backend]
+        mode = mode_label(self.mode, self.backend)
         return (
-            f"{format_shape(self.input_shape)} -> {self.filters} · {self.dtype} · {MODE_LABELS[self.mode]} · "
-            f"{PASS_LABELS[self.pass_kind]} · {self.device} · {backend} · "
+            f"{format_shape(self.input_shape)} -> {self.filters} · {self.dtype} · {mode} · "
+            f"{PASS_LABELS[self.pass_kind]} · {self.device} · {knob} · "
             f"{self.samples} samples × {len(self.variants)} variants"
         )
 
@@ -144,6 +146,13 @@ class RunSpec:
 
 
 SPEC_FIELDS = tuple(f.name for f in fields(RunSpec))
+
+
+def mode_label(mode: str, backend: str = DEFAULT_BACKEND) -> str:
+    """The execution mode as it runs on `backend`: JAX has no graph mode, both compiled modes are `jax.jit`."""
+    if backend == "jax":
+        return "eager (op by op)" if mode == "eager" else "jax.jit (XLA)"
+    return MODE_LABELS[mode]
 
 
 def format_shape(shape, style: str = "x") -> str:
@@ -212,7 +221,12 @@ def make_run_spec(**values: Any) -> RunSpec:
     Raises:
         InvalidSpecError: for an unknown field or any value out of range, naming the field.
     """
-    spec = RunSpec(**coerce_fields(values))
+    clean = coerce_fields(values)
+    backend = clean.get("backend", DEFAULT_BACKEND)
+    if "variants" not in clean:
+        clean["variants"] = keys_for_backend(backend, EQUIVALENT_KEYS)
+    spec = RunSpec(**clean)
+    _check_backend(spec)
     max_samples = active_limits().max_samples
     if spec.samples > max_samples:
         where = " in demo mode" if demo_mode() else ""
@@ -234,7 +248,7 @@ def coerce_fields(values: dict[str, Any]) -> dict[str, Any]:
     for name, allowed in INT_RANGES.items():
         if name in values:
             clean[name] = coerce_int(name, values[name], allowed)
-    for name, choices in (("dtype", DTYPES), ("mode", MODES), ("pass_kind", PASSES)):
+    for name, choices in (("dtype", DTYPES), ("mode", MODES), ("pass_kind", PASSES), ("backend", BACKENDS)):
         if name in values:
             clean[name] = coerce_choice(name, values[name], choices)
     if "device" in values:
@@ -259,15 +273,21 @@ def parse_shape(text: str) -> dict[str, int]:
     return {name: coerce_int(name, part, INT_RANGES[name]) for name, part in zip(names, parts, strict=True)}
 
 
-def normalize_device(value: Any) -> str:
-    """Canonical device name: `cpu` -> `CPU:0`, `gpu:1` -> `GPU:1`; anything else is rejected."""
-    text = str(value).strip().upper()
-    if text in ("CPU", "GPU"):
-        text += ":0"
-    text = text.removeprefix("/DEVICE:")
-    if not _DEVICE_PATTERN.fullmatch(text):
-        raise InvalidSpecError("device", value, "CPU:0 or GPU:n (n = 0..99)")
-    return text
+def _check_backend(spec: RunSpec) -> None:
+    """A new run needs its backend installed here and every variant written for it (`Variant.backends`)."""
+    if not backend_installed(spec.backend):
+        raise InvalidSpecError(
+            "backend", spec.backend, f"an installed backend (`{INSTALL_HINTS[spec.backend]}` installs it)"
+        )
+    foreign = [key for key in spec.variants if spec.backend not in VARIANTS[key].backends]
+    if foreign:
+        runs_here = ", ".join(keys_for_backend(spec.backend))
+        raise InvalidSpecError(
+            "variants",
+            ", ".join(foreign),
+            f"variants that run on {BACKEND_LABELS[spec.backend]} ({runs_here}); "
+            f"{', '.join(VARIANTS[k].label for k in foreign)}: written with tf.*, TensorFlow only",
+        )
 
 
 def _check_memory(spec: RunSpec) -> None:
@@ -280,56 +300,6 @@ def _check_memory(spec: RunSpec) -> None:
             f"a run whose estimated memory fits the budget of {budget / 2**20:,.0f} MiB "
             f"(this one needs about {needed / 2**20:,.0f} MiB; set {MEMORY_BUDGET_ENV} to change the budget)",
         )
-
-
-def coerce_int(name: str, value: Any, allowed: tuple[int, int]) -> int:
-    low, high = allowed
-    expected = f"an integer in [{low:,}, {high:,}]"
-    if isinstance(value, bool):
-        raise InvalidSpecError(name, value, expected)
-    if isinstance(value, float):
-        if not math.isfinite(value) or not value.is_integer():
-            raise InvalidSpecError(name, value, expected)
-        value = int(value)
-    elif isinstance(value, str):
-        text = value.strip()
-        if not re.fullmatch(r"[+-]?[0-9]{1,12}", text):
-            raise InvalidSpecError(name, value, expected)
-        value = int(text)
-    elif not isinstance(value, int):
-        raise InvalidSpecError(name, value, expected)
-    if not low <= value <= high:
-        raise InvalidSpecError(name, value, expected)
-    return value
-
-
-def coerce_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
-    text = str(value).strip().lower() if isinstance(value, str) else value
-    if text not in choices:
-        raise InvalidSpecError(name, value, f"one of {', '.join(choices)}")
-    return text
-
-
-def coerce_bool(name: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in TRUE_WORDS:
-        return True
-    if text in FALSE_WORDS:
-        return False
-    raise InvalidSpecError(name, value, "on or off (true/false, 1/0)")
-
-
-def coerce_knob(name: str, value: Any) -> str:
-    """ "default", "on" or "off"; booleans and their words (true/1/yes...) mean on/off, as runs stored before
-    the "default" choice existed hold them."""
-    if isinstance(value, str) and value.strip().lower() == "default":
-        return "default"
-    try:
-        return "on" if coerce_bool(name, value) else "off"
-    except InvalidSpecError:
-        raise InvalidSpecError(name, value, "default, on or off") from None
 
 
 def coerce_variants(value: Any) -> tuple[str, ...]:

@@ -16,6 +16,9 @@ ORIGIN_KERAS = "Keras built-in"
 ORIGIN_OURS = "Pointwise Lab"
 
 BASELINE_KEY = "conv2d_1x1"
+ALL_BACKENDS = ("tensorflow", "jax")
+"""Every Keras backend a run can choose (`pointwise.backends.BACKENDS`, which checks it)."""
+TENSORFLOW_ONLY = ("tensorflow",)
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class Variant:
         layer_class: the Keras class name that implements it (in `keras.layers` or `pointwise.layers`).
         dense_over_image: its kernel has a row for every input value of the image, (H*W*C, F), instead of one
             (C, F) matrix shared by every pixel: Seed Example 3. Its parameter count grows with the image.
+        backends: the Keras backends it runs on; a layer written with `tf.*` runs on TensorFlow only.
     """
 
     key: str
@@ -40,6 +44,11 @@ class Variant:
     expected_equivalent: bool
     layer_class: str
     dense_over_image: bool = False
+    backends: tuple[str, ...] = ALL_BACKENDS
+
+    @property
+    def tensorflow_only(self) -> bool:
+        return self.backends == TENSORFLOW_ONLY
 
     def param_count(self, height: int, width: int, channels: int, filters: int, use_bias: bool = True) -> int:
         """Weights of this variant's layer on an (H, W, C) input: (C, F) + F, or (H·W·C, F) + F."""
@@ -74,6 +83,7 @@ VARIANTS: dict[str, Variant] = {
             ),
             expected_equivalent=True,
             layer_class="SeedMatmul",
+            backends=TENSORFLOW_ONLY,
         ),
         Variant(
             key="seed_einsum",
@@ -87,6 +97,7 @@ VARIANTS: dict[str, Variant] = {
             ),
             expected_equivalent=True,
             layer_class="SeedEinsum",
+            backends=TENSORFLOW_ONLY,
         ),
         Variant(
             key="seed_dense_flatten",
@@ -101,6 +112,7 @@ VARIANTS: dict[str, Variant] = {
             expected_equivalent=False,
             layer_class="SeedDenseFlatten",
             dense_over_image=True,
+            backends=TENSORFLOW_ONLY,
         ),
         Variant(
             key="dense",
@@ -124,6 +136,7 @@ VARIANTS: dict[str, Variant] = {
             ),
             expected_equivalent=True,
             layer_class="Matmul2D",
+            backends=TENSORFLOW_ONLY,
         ),
         Variant(
             key="einsum_4d",
@@ -135,6 +148,7 @@ VARIANTS: dict[str, Variant] = {
             ),
             expected_equivalent=True,
             layer_class="Einsum4D",
+            backends=TENSORFLOW_ONLY,
         ),
         Variant(
             key="keras_ops",
@@ -165,6 +179,17 @@ VARIANTS: dict[str, Variant] = {
 }
 
 EQUIVALENT_KEYS = tuple(k for k, v in VARIANTS.items() if v.expected_equivalent)
+
+
+def keys_for_backend(backend: str, keys=None) -> tuple[str, ...]:
+    """The variant keys among `keys` (default: all) that run on `backend`, in order."""
+    return tuple(k for k in (VARIANTS if keys is None else keys) if backend in VARIANTS[k].backends)
+
+
+def backend_label_suffix(key: str) -> str:
+    """The suffix " (TensorFlow only)" for a variant written with `tf.*`: lists show it, never hide it."""
+    return " (TensorFlow only)" if VARIANTS[key].tensorflow_only else ""
+
 
 _LAYERS_FILE = Path(__file__).with_name("layers.py")
 _KERAS_SOURCES = {

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pointwise import autotune
+from pointwise import autotune, tuning_rounds
 from pointwise.layers import PointwiseConv2D
 
 
@@ -38,7 +38,7 @@ def test_tuning_times_every_kernel_within_budget_and_is_cached(count_tunings):
     assert tuning.shape == (4, 14, 14, 16)
     assert set(tuning.forward_s) == set(autotune.FORWARD_KERNELS)
     assert set(tuning.gradient_s) == set(autotune.GRADIENT_KERNELS)
-    assert autotune.MIN_ROUNDS <= tuning.rounds <= autotune.MAX_ROUNDS
+    assert tuning_rounds.MIN_ROUNDS <= tuning.rounds <= tuning_rounds.MAX_ROUNDS
     # The budget is 2 s per new shape; the tuner aims at TUNING_BUDGET_S to leave room for a busy CPU.
     assert tuning.elapsed_s <= 2.0
     other = PointwiseConv2D(32)
@@ -107,7 +107,7 @@ def test_measure_candidates_interleaves_prunes_drops_failures_and_keeps_its_dead
     assert set(fastest) == {("forward", "slow"), ("forward", "fast"), ("gradient", "close"), ("gradient", "far")}
     assert fastest["forward", "fast"] < fastest["forward", "slow"]
     assert fastest["forward", "slow"] >= 0.01
-    assert autotune.MIN_ROUNDS <= rounds < autotune.MAX_ROUNDS
+    assert tuning_rounds.MIN_ROUNDS <= rounds < tuning_rounds.MAX_ROUNDS
     # Over PRUNE_RATIO times the fastest gradient after the first round: its untimed call and one sample only.
     assert runs == {"close": rounds + 1, "far": 2}
     # No round starts that would end past the deadline: the last may end at most one round's noise late.

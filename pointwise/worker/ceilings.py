@@ -1,15 +1,14 @@
 """`measure_ceilings`: the practical GEMM peak and copy bandwidth of a device. Runs inside the worker.
 
 These are the roofline's two lines: no pointwise kernel can beat a large square GEMM in FLOP/s, nor
-stream bytes faster than a large elementwise copy. Both are measured with TensorFlow itself, under the
-worker's knob set (oneDNN, threads), because that is the ceiling the variants actually run under.
+stream bytes faster than a large elementwise copy. Both are measured with the worker's own backend
+(`Runtime.ceiling_steps`), under its knob set (oneDNN, threads), because that is the ceiling the variants
+actually run under.
 """
 
 from __future__ import annotations
 
 import time
-
-import tensorflow as tf
 
 from pointwise.results import Ceilings
 from pointwise.spec import DTYPE_ITEMSIZE
@@ -27,7 +26,7 @@ def measure_ceilings(device: str, dtype: str = "float32", runtime: Runtime | Non
     larger than any cache, so the update measures DRAM (or HBM) bandwidth; it counts three streams (read v,
     read w, write v). It is in place because an out-of-place op would allocate a fresh output each call and
     measure page faults instead of bandwidth (seen here: 3.5 GB/s out of place vs ~35 GB/s in place).
-    The arrays are built with TensorFlow; timing goes through the runtime's compile rule and device sync.
+    The runtime builds the arrays and compiles both steps; timing goes through its device sync.
     """
     runtime = runtime or default_runtime()
     kind = device.split(":")[0]
@@ -38,12 +37,7 @@ def measure_ceilings(device: str, dtype: str = "float32", runtime: Runtime | Non
         runtime.sync(device)
 
     with runtime.device_scope(device):
-        a = tf.cast(tf.random.stateless_normal((n, n), seed=(1, 2)), dtype)
-        b = tf.cast(tf.random.stateless_normal((n, n), seed=(3, 4)), dtype)
-        accumulator = tf.Variable(tf.zeros((elements,), dtype=dtype))
-        addend = tf.ones((elements,), dtype=dtype)
-        gemm = runtime.compile(lambda: tf.matmul(a, b), "graph")
-        update = runtime.compile(lambda: accumulator.assign_add(addend), "graph")
+        gemm, update = runtime.ceiling_steps(n, elements, dtype)
         gemm_s = _best_time(gemm, sync)
         update_s = _best_time(update, sync)
     return Ceilings(

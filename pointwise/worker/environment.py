@@ -13,7 +13,7 @@ from importlib import metadata
 
 from pointwise import __version__
 
-_PACKAGES = ("tensorflow", "keras", "numpy", "scipy")
+_PACKAGES = ("tensorflow", "keras", "jax", "numpy", "scipy")
 
 
 def cpu_model() -> str:
@@ -51,8 +51,10 @@ def environment_card(runtime, spec, gpu_name: str | None) -> dict:
         "cpu_count": os.cpu_count(),
         "gpu": gpu_name,
         "device": spec.device,
+        "backend": spec.backend,
         **runtime.card_settings(on_gpu=gpu_name is not None),
-        "xla": spec.mode == "xla",
+        # JAX has no graph mode: its compiled modes are both `jax.jit`, i.e. XLA.
+        "xla": spec.mode == "xla" or (spec.backend == "jax" and spec.mode != "eager"),
         "dtype": spec.dtype,
         "mode": spec.mode,
         "pass": spec.pass_kind,  # the card uses the external name, as the URL and the CLI do

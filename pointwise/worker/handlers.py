@@ -46,6 +46,9 @@ class JobHandler:
         if kind not in (protocol.CHECK, protocol.BENCH, protocol.KERNELS):
             raise ValueError(f"unknown job kind {kind!r}")
         spec = stored_spec(job["spec"])
+        if spec.backend != self.runtime.name:
+            # The pool picks the worker by `WorkerKnobs.backend`: a mismatch is a routing bug, not bad input.
+            raise ValueError(f"a {spec.backend} job reached the {self.runtime.name} worker")
         self._checked_device(spec.device)
         self.runtime.prepare(spec)
         if kind == protocol.CHECK:
@@ -96,5 +99,5 @@ class JobHandler:
         device = normalize_device(device)
         names = [d["name"] for d in self.runtime.devices()]
         if device not in names:
-            raise InvalidSpecError("device", device, f"a device TensorFlow finds here: {', '.join(names)}")
+            raise InvalidSpecError("device", device, f"a device {self.runtime.name} finds here: {', '.join(names)}")
         return device

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 import numpy as np
 
+from pointwise.backends import BACKEND_ENV
 from pointwise.spec import RunSpec
 
 SLAB_ELEMENTS = 2**18
@@ -68,6 +70,10 @@ class Runtime(Protocol):
     def card_settings(self, on_gpu: bool) -> dict[str, Any]:
         """The environment card's backend settings (oneDNN, TF32, thread pools)."""
 
+    def ceiling_steps(self, n: int, elements: int, dtype: str) -> tuple[Callable[[], object], Callable[[], object]]:
+        """Two compiled zero-argument calls for the roofline (`worker.ceilings`): an (n, n) @ (n, n) GEMM, and an
+        in-place `v += w` over two arrays of `elements`. Built inside `device_scope`."""
+
 
 def make_input(spec: RunSpec) -> np.ndarray:
     """The standard-normal input of `spec`, reproducible from its seed, in float64."""
@@ -88,8 +94,11 @@ def input_slabs(spec: RunSpec) -> Iterator[np.ndarray]:
         yield rng.standard_normal((min(step, rows - start), spec.width, spec.channels))
 
 
-RUNTIMES: dict[str, str] = {"tensorflow": "pointwise.worker.tensorflow_runtime:TensorFlowRuntime"}
-"""Runtime name -> "module:class", imported on first use."""
+RUNTIMES: dict[str, str] = {
+    "tensorflow": "pointwise.worker.tensorflow_runtime:TensorFlowRuntime",
+    "jax": "pointwise.worker.jax_runtime:JaxRuntime",
+}
+"""Runtime name (the Keras backend, `pointwise.backends.BACKENDS`) -> "module:class", imported on first use."""
 DEFAULT_RUNTIME = "tensorflow"
 
 
@@ -104,5 +113,6 @@ def load_runtime(name: str) -> Runtime:
 
 @functools.cache
 def default_runtime() -> Runtime:
-    """The worker's runtime: one instance per process, shared by every job."""
-    return load_runtime(DEFAULT_RUNTIME)
+    """The worker's runtime, the one of the Keras backend its environment names (`KERAS_BACKEND`, which Keras
+    itself reads at import): one instance per process, shared by every job."""
+    return load_runtime(os.environ.get(BACKEND_ENV, DEFAULT_RUNTIME))

@@ -88,6 +88,15 @@ class TensorFlowRuntime:
             return None
         return int(tf.config.experimental.get_memory_info(device)["peak"])
 
+    def ceiling_steps(self, n: int, elements: int, dtype: str):
+        a = tf.cast(tf.random.stateless_normal((n, n), seed=(1, 2)), dtype)
+        b = tf.cast(tf.random.stateless_normal((n, n), seed=(3, 4)), dtype)
+        accumulator = tf.Variable(tf.zeros((elements,), dtype=dtype))
+        addend = tf.ones((elements,), dtype=dtype)
+        return self.compile(lambda: tf.matmul(a, b), "graph"), self.compile(
+            lambda: accumulator.assign_add(addend), "graph"
+        )
+
     def card_settings(self, on_gpu: bool) -> dict[str, Any]:
         """Each knob as it was in this process, and why: "default" (TensorFlow's choice) or "chosen"."""
         threading = tf.config.threading

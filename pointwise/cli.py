@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from pointwise.backends import BACKENDS, DEFAULT_BACKEND
 from pointwise.cli_output import JsonDestination, TerminalProgress, check_table
 from pointwise.cli_tune import add_tune_parser, run_tune_command
 from pointwise.errors import InvalidSpecError, PointwiseError
@@ -27,7 +28,7 @@ from pointwise.spec import (
     make_run_spec,
     parse_shape,
 )
-from pointwise.variants import EQUIVALENT_KEYS, VARIANTS
+from pointwise.variants import EQUIVALENT_KEYS, VARIANTS, keys_for_backend
 
 EXIT_BAD_INPUT = 2
 EXIT_JOB_FAILED = 1
@@ -75,6 +76,9 @@ def _add_spec_arguments(parser: argparse.ArgumentParser, bench: bool) -> None:
         help=f"variant key (repeatable); one of {', '.join(VARIANTS)}",
     )
     parser.add_argument("--dtype", default="float32", help=f"one of {', '.join(DTYPES)}")
+    parser.add_argument(
+        "--backend", default=DEFAULT_BACKEND, help=f"Keras backend, one of {', '.join(BACKENDS)} (if installed)"
+    )
     parser.add_argument("--device", default="CPU:0", help="CPU:0 or GPU:n")
     parser.add_argument("--mode", default="graph", help=f"one of {', '.join(MODES)}")
     parser.add_argument("--seed", default="0")
@@ -138,10 +142,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def spec_from_args(args: argparse.Namespace, default_variants: Sequence[str]) -> RunSpec:
+    backend = coerce_choice("backend", args.backend, BACKENDS)
     values = {
         **parse_shape(args.shape),
         "filters": args.filters,
-        "variants": args.variants or list(default_variants),
+        # The default list holds only what runs on the backend; a TensorFlow-only variant named is refused.
+        "variants": args.variants or list(keys_for_backend(backend, default_variants)),
+        "backend": backend,
         "dtype": args.dtype,
         "device": args.device,
         "mode": args.mode,
@@ -165,6 +172,7 @@ def _cmd_variants(args) -> int:
             "origin": v.origin,
             "equivalent": v.expected_equivalent,
             "layer": v.layer_class,
+            "backends": ",".join(v.backends),
             "explanation": v.explanation,
         }
         for v in VARIANTS.values()

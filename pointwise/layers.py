@@ -35,6 +35,14 @@ class _LazyTensorFlow:
 tf = _LazyTensorFlow()
 
 
+def _read(weight):
+    """A weight's value as a tensor. On TensorFlow a read op of the variable (`ops.convert_to_tensor` would hand
+    over the variable itself, which `tf.custom_gradient` refuses): gradients reach the variable through it."""
+    if keras.backend.backend() == "tensorflow":
+        return tf.convert_to_tensor(weight)
+    return ops.convert_to_tensor(weight)
+
+
 def _autotuner() -> ModuleType:
     """`PointwiseConv2D`'s kernels and tuner for the Keras backend in use: TensorFlow's own ops, or `keras.ops`."""
     if keras.backend.backend() == "tensorflow":
@@ -309,7 +317,7 @@ class PointwiseConv2D(_Image2DLayer):
         if self.requested_strategy == "auto":
             self.strategy, self.tuning = tuner.choose_strategy(inputs.shape, self.filters, inputs.dtype, self.use_bias)
         weights = [self.kernel, self.bias] if self.use_bias else [self.kernel]
-        output = tuner.pointwise_conv(self.strategy, inputs, *(ops.convert_to_tensor(w) for w in weights))
+        output = tuner.pointwise_conv(self.strategy, inputs, *(_read(w) for w in weights))
         return self.activation(output)
 
     def get_config(self) -> dict:

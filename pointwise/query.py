@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pointwise.backends import BACKEND_LABELS, BACKENDS, INSTALL_HINTS, backend_installed
 from pointwise.errors import InvalidSpecError
 from pointwise.limits import active_limits
 from pointwise.spec import (
@@ -32,12 +33,12 @@ from pointwise.spec import (
     normalize_device,
 )
 from pointwise.text import escape_markdown
-from pointwise.variants import VARIANTS
+from pointwise.variants import VARIANTS, keys_for_backend
 
 SIDEBAR_INTS = ("batch", "height", "width", "channels", "filters", "samples", "threads", "inter_threads")
 SIDEBAR_BOOLS = ("tf32",)
 SIDEBAR_KNOBS = ("onednn", "allocator")
-QUERY_KEYS = (*SIDEBAR_INTS, "device", "dtype", "mode", "pass", *SIDEBAR_KNOBS, "tf32", "variants")
+QUERY_KEYS = (*SIDEBAR_INTS, "backend", "device", "dtype", "mode", "pass", *SIDEBAR_KNOBS, "tf32", "variants")
 """URL parameter names; each is also the sidebar widget's key. Two differ from `RunSpec`'s field names:
 `pass` (a Python keyword there: `pass_kind`) and `allocator` (`cpu_allocator_bfc`)."""
 _SPEC_FIELDS = {"pass": "pass_kind", "allocator": "cpu_allocator_bfc"}
@@ -48,6 +49,7 @@ QUERY_LABELS = {
     "channels": "Channels C",
     "filters": "Filters F",
     "samples": "Samples per variant",
+    "backend": "Keras backend",
     "device": "Device",
     "dtype": "dtype",
     "mode": "Execution mode",
@@ -92,6 +94,25 @@ def default_config() -> dict[str, Any]:
 def spec_values(config: Mapping[str, Any]) -> dict[str, Any]:
     """A sidebar configuration as `make_run_spec` keyword arguments."""
     return {spec_field(key): value for key, value in config.items() if key in QUERY_KEYS}
+
+
+def runnable_values(config: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """`spec_values(config)` without the chosen variants its backend cannot run, and a sentence naming them.
+
+    The sidebar keeps them selected (switching back to TensorFlow runs them again); the CLI refuses them instead.
+    """
+    values = spec_values(config)
+    backend, chosen = values.get("backend", BACKENDS[0]), values.get("variants")
+    if backend not in BACKENDS or not isinstance(chosen, (list, tuple)):
+        return values, None
+    runnable = [key for key in chosen if key not in VARIANTS or key in keys_for_backend(backend)]
+    skipped = [VARIANTS[key].label for key in chosen if key not in runnable]
+    if not skipped:
+        return values, None
+    values["variants"] = runnable
+    return values, (
+        f"TensorFlow only (written with `tf.*`), so not run on {BACKEND_LABELS[backend]}: {', '.join(skipped)}."
+    )
 
 
 @dataclass
@@ -143,6 +164,11 @@ def _parse_value(key: str, raw: list[str], devices: Sequence[str]) -> tuple[Any,
         return coerce_bool(key, last), []
     if key in SIDEBAR_KNOBS:
         return coerce_knob(key, last), []
+    if key == "backend":
+        backend = coerce_choice(key, last, BACKENDS)
+        if not backend_installed(backend):
+            raise InvalidSpecError(key, last, f"an installed backend (`{INSTALL_HINTS[backend]}` installs it)")
+        return backend, []
     if key == "device":
         device = normalize_device(last)
         if device not in devices:
@@ -181,6 +207,8 @@ def format_value(key: str, value: Any) -> str:
         return "TensorFlow's default" if value == 0 else f"{value}"
     if key == "mode":
         return MODE_LABELS[value]
+    if key == "backend":
+        return BACKEND_LABELS[value]
     if key == "pass":
         return PASS_LABELS[value]
     return f"{value:,}" if isinstance(value, int) else str(value)

@@ -7,6 +7,7 @@ row that is missing, extra or out of order.
 import re
 
 from conftest import ROOT
+from pointwise.backends import BACKEND_LABELS
 from pointwise.variants import ORIGIN_KERAS, ORIGIN_OURS, ORIGIN_SEED, VARIANTS
 
 README_ORIGINS = {ORIGIN_KERAS: "Keras", ORIGIN_SEED: "article", ORIGIN_OURS: "ours"}
@@ -30,6 +31,11 @@ def test_readme_variant_table_lists_the_registry_in_order():
 def test_readme_variant_table_gives_each_variant_its_registry_origin():
     origins = {row[0].strip("`"): row[-1] for row in _variant_rows()}
     assert origins == {key: README_ORIGINS[v.origin] for key, v in VARIANTS.items()}
+
+
+def test_readme_variant_table_gives_each_variant_its_registry_backends():
+    backends = {row[0].strip("`"): row[-2] for row in _variant_rows()}
+    assert backends == {key: ", ".join(BACKEND_LABELS[b] for b in v.backends) for key, v in VARIANTS.items()}
 
 
 def test_readme_names_the_command_that_prints_the_registry():

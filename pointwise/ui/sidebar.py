@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pointwise.backends import BACKEND_LABELS, installed_backends, missing_backends_text
 from pointwise.devices import available_devices, probe_gpus
 from pointwise.errors import InvalidSpecError
 from pointwise.limits import active_limits, demo_mode
@@ -19,7 +20,7 @@ from pointwise.query import (
     int_range,
     link_params,
     parse_link,
-    spec_values,
+    runnable_values,
 )
 from pointwise.spec import (
     DTYPES,
@@ -34,7 +35,7 @@ from pointwise.spec import (
 )
 from pointwise.text import escape_markdown
 from pointwise.ui.context import PageContext
-from pointwise.variants import VARIANTS
+from pointwise.variants import VARIANTS, backend_label_suffix
 
 _CONFIG_STATE = "_pointwise_config"
 _URL_WRITES_STATE = "_pointwise_url_writes"
@@ -109,8 +110,11 @@ def render_sidebar(url_path: str, uses_config: bool) -> PageContext:
         sidebar.caption(demo_caps_text(url_path))
     config.update(_config_widgets(sidebar, devices))
     _write_link(config)
+    values, skipped = runnable_values(config)
+    if skipped:
+        sidebar.warning(skipped, icon=":material/block:")
     try:
-        spec = make_run_spec(**spec_values(config))
+        spec = make_run_spec(**values)
     except InvalidSpecError as exc:
         sidebar.error(escape_markdown(exc, 600))
         return PageContext(spec=None, error=str(exc), warnings=warnings)
@@ -132,6 +136,7 @@ def _config_widgets(sidebar, devices: list[str]) -> dict:
         values[row[0]] = _int_input(left, row[0], row[1])
         values[row[2]] = _int_input(right, row[2], row[3])
     values["filters"] = _int_input(sidebar, "filters", "output channels: the layer maps C -> F at every pixel")
+    values["backend"] = _backend_widget(sidebar)
     values["device"] = sidebar.selectbox(QUERY_LABELS["device"], devices, key="device")
     if not probe_gpus():
         sidebar.caption("No GPU found on this machine (nvidia-smi): CPU only.")
@@ -150,10 +155,30 @@ def _config_widgets(sidebar, devices: list[str]) -> dict:
         QUERY_LABELS["variants"],
         list(VARIANTS),
         key="variants",
-        format_func=lambda k: VARIANTS[k].label,
-        help="Seed examples are labelled 'Seed Example N'. Conv2D 1x1 is always timed as the reference.",
+        format_func=lambda k: VARIANTS[k].label + backend_label_suffix(k),
+        help=(
+            "Seed examples are labelled 'Seed Example N'. Conv2D 1x1 is always timed as the reference. Variants "
+            "written with tf.* run on TensorFlow only."
+        ),
     )
     return values
+
+
+def _backend_widget(sidebar) -> str:
+    """The Keras backend, offered only among those installed here; the others are named with how to add them."""
+    backends = installed_backends()
+    missing = missing_backends_text()
+    if len(backends) == 1:
+        sidebar.caption(f"Keras backend: {BACKEND_LABELS[backends[0]]}. {missing}")
+        return backends[0]
+    return sidebar.selectbox(
+        QUERY_LABELS["backend"],
+        backends,
+        key="backend",
+        format_func=BACKEND_LABELS.get,
+        help="Read by Keras at import (KERAS_BACKEND), so each backend runs in its own worker. On JAX both "
+        "compiled modes are jax.jit (XLA). " + (missing or ""),
+    )
 
 
 def _runtime_knobs(sidebar) -> dict:
@@ -163,7 +188,7 @@ def _runtime_knobs(sidebar) -> dict:
         st.caption(
             "Read by TensorFlow when a worker starts, so each combination runs in its own worker. "
             "\"TensorFlow's default\" leaves TensorFlow's own choice for this CPU; the environment card of a "
-            "result says what it chose."
+            "result says what it chose. They are TensorFlow's: a JAX run ignores them."
         )
         for key, help_text in (
             ("onednn", "oneDNN kernels (TF turns them on by default on CPUs with AVX-512 VNNI, AMX and newer)."),

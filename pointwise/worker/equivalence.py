@@ -41,7 +41,7 @@ def check_equivalence(spec: RunSpec, diff_channel: int = 0, runtime: Runtime | N
     so the check holds two outputs at a time and never a full-size float64 array.
     """
     runtime = runtime or default_runtime()
-    keras.utils.set_random_seed(spec.seed)
+    runtime.seed(spec.seed)
     diff_channel = min(max(diff_channel, 0), spec.filters - 1)
     with runtime.device_scope(spec.device):
         x = runtime.input_tensor(spec)

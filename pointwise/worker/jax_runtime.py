@@ -10,12 +10,14 @@ on it (`block_until_ready`) before the clock is read.
 from __future__ import annotations
 
 import os
+import random
 from collections.abc import Callable
 from importlib import metadata
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from pointwise.spec import RunSpec, is_gpu
 from pointwise.worker.environment import cpu_model
@@ -37,6 +39,13 @@ class JaxRuntime:
     def configure(self, threads: int, inter_threads: int) -> None:
         # The thread knobs are TensorFlow's (`WorkerKnobs` leaves them at 0 for JAX); XLA sizes its own pool.
         self._threads = (threads, inter_threads)
+
+    def seed(self, seed: int) -> None:
+        # Not `keras.utils.set_random_seed`, which imports TensorFlow to seed it too. Keras's own unseeded draws
+        # stay unseeded, which no measurement depends on: every layer built here has a seed or the baseline's
+        # weights (`worker.equivalence`).
+        random.seed(seed)
+        np.random.seed(seed)
 
     def devices(self) -> list[dict[str, str]]:
         found = [{"name": "CPU:0", "description": cpu_model()}]

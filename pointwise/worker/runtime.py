@@ -40,6 +40,9 @@ class Runtime(Protocol):
     def devices(self) -> list[dict[str, str]]:
         """[{"name": "CPU:0", "description": ...}, {"name": "GPU:0", ...}, ...] as this backend sees them."""
 
+    def seed(self, seed: int) -> None:
+        """Seed every random generator a layer's unseeded initializers may draw from."""
+
     def prepare(self, spec: RunSpec) -> None:
         """Per-run settings (TensorFloat-32 on GPUs)."""
 

@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+import keras
 import tensorflow as tf
 
 from pointwise.autotune import onednn_enabled
@@ -30,6 +31,9 @@ class TensorFlowRuntime:
             tf.config.threading.set_intra_op_parallelism_threads(threads)
         if inter_threads:
             tf.config.threading.set_inter_op_parallelism_threads(inter_threads)
+
+    def seed(self, seed: int) -> None:
+        keras.utils.set_random_seed(seed)
 
     def devices(self) -> list[dict[str, str]]:
         found = [{"name": "CPU:0", "description": cpu_model()}]

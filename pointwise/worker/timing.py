@@ -20,8 +20,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import keras
-
 from pointwise.layers import make_layer
 from pointwise.results import Measurement
 from pointwise.spec import RunSpec
@@ -51,7 +49,7 @@ def measure(
     """Time every variant in `keys` on `spec`; returns one `Measurement` per key, in order."""
     runtime = runtime or default_runtime()
     sync = functools.partial(runtime.sync, spec.device)
-    keras.utils.set_random_seed(spec.seed)
+    runtime.seed(spec.seed)
     with runtime.device_scope(spec.device):
         x = runtime.input_tensor(spec)
         timed = [_prepare(runtime, spec, key, x, sync) for key in keys]

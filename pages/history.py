@@ -92,12 +92,15 @@ def delete_controls(store: RunStore, run_ids: list[int], owner: str | None) -> N
 
 
 def filtered(runs: pd.DataFrame) -> pd.DataFrame:
-    f1, f2, f3, f4 = st.columns(4)
+    f1, f2, f3, f4, f5 = st.columns(5)
     devices = f1.multiselect("Device", sorted(runs["device"].unique()))
-    machines = f2.multiselect("Machine", sorted(runs["machine"].unique()))
-    variant = f3.text_input("Variant key contains", max_chars=40)
-    since = f4.date_input("Since", value=None)
-    return filter_runs(runs, devices=devices, machines=machines, variant_contains=variant, since=since)
+    backends = f2.multiselect("Backend", sorted(runs["backend"].unique()))
+    machines = f3.multiselect("Machine", sorted(runs["machine"].unique()))
+    variant = f4.text_input("Variant key contains", max_chars=40)
+    since = f5.date_input("Since", value=None)
+    return filter_runs(
+        runs, devices=devices, machines=machines, variant_contains=variant, since=since, backends=backends
+    )
 
 
 def selected_run_ids(shown: pd.DataFrame) -> list[int]:

@@ -8,6 +8,7 @@ from collections.abc import Collection
 import numpy as np
 import pandas as pd
 
+from pointwise.backends import BACKEND_LABELS
 from pointwise.results import BenchmarkResult, EquivalenceReport
 from pointwise.spec import estimate_memory_bytes, format_shape
 from pointwise.stats import NOISY_IQR_RATIO, format_p_value, speedup_verdict
@@ -102,12 +103,14 @@ def stats_frame(result: BenchmarkResult) -> pd.DataFrame:
 def verdict_lines(result: BenchmarkResult, statistics: list | None = None) -> list[tuple[str, str]]:
     """(variant label, plain-language verdict) for every variant compared with Conv2D 1x1: its speedup, the
     95% interval, and faster / slower / no significant difference (see `pointwise.stats.speedup_verdict`).
-    `statistics` replaces `result.statistics` for a run still in progress (`pointwise.live`)."""
+    `statistics` replaces `result.statistics` for a run still in progress (`pointwise.live`). Each verdict names
+    the Keras backend both ran on: the answer differs between backends."""
     lines = []
+    backend = BACKEND_LABELS[result.spec.backend]
     for s in result.statistics if statistics is None else statistics:
         verdict = speedup_verdict(s)
         if verdict is not None:
-            lines.append((_label(s.key), verdict))
+            lines.append((_label(s.key), f"{verdict} (vs Conv2D 1x1, both on {backend})"))
     return lines
 
 
@@ -219,6 +222,7 @@ def filter_runs(
     machines: Collection[str] = (),
     variant_contains: str = "",
     since: dt.date | None = None,
+    backends: Collection[str] = (),
 ) -> pd.DataFrame:
     """The rows of `RunStore.list_runs()` that match every filter given; an empty filter matches everything.
 
@@ -230,6 +234,8 @@ def filter_runs(
         shown = shown[shown["device"].isin(list(devices))]
     if machines:
         shown = shown[shown["machine"].isin(list(machines))]
+    if backends:
+        shown = shown[shown["backend"].isin(list(backends))]
     if variant_contains:
         shown = shown[shown["variants"].str.contains(variant_contains, regex=False)]
     if since:
@@ -245,7 +251,8 @@ def memory_summary(result: BenchmarkResult) -> str:
     parts = [f"estimated {shown} MiB for this configuration"]
     if result.worker_peak_rss_bytes:
         rss_mib = result.worker_peak_rss_bytes / 2**20
-        parts.append(f"worker peak resident memory {rss_mib:,.0f} MiB (TensorFlow included)")
+        backend = BACKEND_LABELS[result.spec.backend]
+        parts.append(f"worker peak resident memory {rss_mib:,.0f} MiB ({backend} included)")
     if any(m.peak_memory_bytes for m in result.measurements):
         parts.append("per-variant peak GPU memory in the table")
     return "Memory: " + "; ".join(parts) + "."

@@ -176,3 +176,22 @@ def test_a_jax_worker_never_imports_tensorflow():
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.splitlines()[-1]) == ["jax", len(JAX_KEYS), False]
+
+
+def test_history_lists_each_runs_backend_and_filters_by_it(tmp_db):
+    import dataclasses
+
+    from pointwise.frames import filter_runs, verdict_lines
+    from pointwise.store import RunStore
+    from test_store import _result
+
+    tensorflow = _result({"conv2d_1x1": [1e-3, 2e-3, 3e-3], "dense": [1e-3, 1.5e-3, 2e-3]})
+    jax = dataclasses.replace(tensorflow, spec=tensorflow.spec.with_changes(backend="jax", variants=["dense"]))
+    store = RunStore()
+    ids = {store.save(tensorflow): "tensorflow", store.save(jax): "jax"}
+    runs = store.list_runs()
+    assert dict(zip(runs["id"], runs["backend"], strict=True)) == ids
+    assert filter_runs(runs, backends=["jax"])["id"].tolist() == [k for k, v in ids.items() if v == "jax"]
+    assert store.load(max(ids)).spec.backend == "jax"
+    # The verdict names the backend both variants ran on.
+    assert verdict_lines(store.load(max(ids)))[0][1].endswith("(vs Conv2D 1x1, both on JAX)")

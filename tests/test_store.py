@@ -211,11 +211,13 @@ def test_a_version_1_database_is_read_as_is_and_migrated_on_the_first_write(tmp_
         )
     store = RunStore()
     assert store.load(1).label == "old" and store.owned_ids("anyone") == set()
+    assert store.list_runs()["backend"].tolist() == ["tensorflow"]
     assert store.import_json(json.dumps(_payload())).already_stored == [1]
     new = store.save(_result({"dense": [1e-3, 2e-3, 3e-3]}), owner="anyone")
     with sqlite3.connect(tmp_db) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
         assert db.execute("SELECT owner FROM runs WHERE id = 1").fetchone()[0] is None
+        assert db.execute("SELECT backend FROM runs ORDER BY id").fetchall() == [("tensorflow",), ("tensorflow",)]
     assert store.owned_ids("anyone") == {new} and store.delete([1], owner="anyone") == 0
 
 

@@ -135,8 +135,13 @@ class RunStore:
 
         if not self._readable():
             return pd.DataFrame(columns=list(LIST_COLUMNS))
-        selected = ", ".join(f"substr({c}, 1, {LIST_TEXT_CHARS})" if c != "id" else c for c in LIST_COLUMNS)
         with self._connect() as db:
+            present = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+            # A file read before its first write may predate the backend column: its runs ran on TensorFlow.
+            selected = ", ".join(
+                c if c == "id" else f"substr({c}, 1, {LIST_TEXT_CHARS})" if c in present else "'tensorflow'"
+                for c in LIST_COLUMNS
+            )
             rows = db.execute(f"SELECT {selected} FROM runs ORDER BY id DESC").fetchall()
         frame = pd.DataFrame(rows, columns=list(LIST_COLUMNS))
         frame["filters"] = pd.to_numeric(frame["filters"], errors="coerce")
@@ -268,7 +273,7 @@ def _insert(db: sqlite3.Connection, result: BenchmarkResult, label: str | None, 
     label = bounded((label if label is not None else result.label) or default_label(result), MAX_LABEL_CHARS)
     cursor = db.execute(
         "INSERT INTO runs (created_at, label, source, machine, device, dtype, mode, pass_kind, shape, filters, "
-        "variants, payload, owner, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "variants, payload, owner, digest, backend) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             bounded(env.get("date") or "", 64),
             label,
@@ -285,6 +290,7 @@ def _insert(db: sqlite3.Connection, result: BenchmarkResult, label: str | None, 
             json.dumps(result.to_dict(include_statistics=False)),
             owner,
             run_digest(result),
+            spec.backend,
         ),
     )
     return int(cursor.lastrowid)

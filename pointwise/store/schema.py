@@ -12,7 +12,7 @@ import sqlite3
 
 from pointwise.results import BenchmarkResult
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 OUR_TABLES = {"runs", "sqlite_sequence"}
 """The tables a version-0 file may hold and still be ours (SQLite adds `sqlite_sequence` for AUTOINCREMENT)."""
 RUN_TABLE = """
@@ -44,6 +44,7 @@ LIST_COLUMNS = (
     "shape",
     "filters",
     "variants",
+    "backend",
 )
 
 
@@ -52,7 +53,7 @@ def schema_version(db: sqlite3.Connection) -> int:
 
 
 def migrate(db: sqlite3.Connection) -> None:
-    """Bring the schema to `SCHEMA_VERSION` inside the caller's transaction: 0 -> 1 -> 2."""
+    """Bring the schema to `SCHEMA_VERSION` inside the caller's transaction: 0 -> 1 -> 2 -> 3."""
     version = schema_version(db)
     if version < 1:
         db.execute(RUN_TABLE)
@@ -68,6 +69,9 @@ def migrate(db: sqlite3.Connection) -> None:
             except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
                 continue
             db.execute("UPDATE runs SET digest = ? WHERE id = ?", (digest, run_id))
+    if version < 3:
+        # Every run from before the backend knob ran on TensorFlow, the only backend there was.
+        db.execute("ALTER TABLE runs ADD COLUMN backend TEXT NOT NULL DEFAULT 'tensorflow'")
     if version < SCHEMA_VERSION:
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 

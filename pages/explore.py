@@ -2,6 +2,7 @@ import streamlit as st
 
 from app import page_setup
 from pointwise import InvalidSpecError
+from pointwise.backends import BACKEND_LABELS
 from pointwise.charts import diff_heatmap, diff_histogram
 from pointwise.frames import EQUIVALENCE_TABLE_FORMATS, equivalence_frame, is_all_zero
 from pointwise.jobs import check_cached
@@ -47,7 +48,7 @@ if show_context_messages(context):
             if checked.mode != spec.mode
             else f"in {checked.mode} mode"
         )
-        note.caption(f"Checked {mode_note}: {computed.provenance()}.")
+        note.caption(f"Checked {mode_note}, on {BACKEND_LABELS[checked.backend]}: {computed.provenance()}.")
         rerun.button(
             "Re-run",
             icon=":material/refresh:",

@@ -187,8 +187,8 @@ def keys_for_backend(backend: str, keys=None) -> tuple[str, ...]:
 
 
 def backend_label_suffix(key: str) -> str:
-    """The suffix " (TensorFlow only)" for a variant written with `tf.*`: lists show it, never hide it."""
-    return " (TensorFlow only)" if VARIANTS[key].tensorflow_only else ""
+    """The suffix " · TensorFlow only" for a variant written with `tf.*`: lists show it, never hide it."""
+    return " · TensorFlow only" if VARIANTS[key].tensorflow_only else ""
 
 
 _LAYERS_FILE = Path(__file__).with_name("layers.py")

@@ -145,7 +145,7 @@ def test_sidebar_offers_jax_and_names_the_tensorflow_only_variants_it_skips(tmp_
     backend = next(s for s in at.sidebar.selectbox if s.key == "backend")
     assert backend.value == "jax" and backend.options == ["TensorFlow", "JAX"]
     variants = next(m for m in at.sidebar.multiselect if m.key == "variants")
-    assert "Seed Example 1: tf.matmul on 4-D input (TensorFlow only)" in variants.options
+    assert "Seed Example 1: tf.matmul on 4-D input · TensorFlow only" in variants.options
     skipped = " ".join(w.value for w in at.sidebar.warning)
     assert "not run on JAX" in skipped and "Seed Example 1" in skipped and "Dense on 4-D input" not in skipped
 

@@ -47,6 +47,8 @@ KNOBS = {
 }
 THREADS = {"Intra-op threads": ("threads", "1"), "Inter-op threads": ("inter_threads", "2")}
 OPTION_KEYS = {"XLA (jit_compile)": "xla", "graph (tf.function)": "graph", "forward+backward": "backward"}
+TF_ONLY = " · TensorFlow only"
+"""How the variant list marks a variant written with `tf.*` (`variants.backend_label_suffix`)."""
 DEFAULT_WIDGET_VALUES = {"dtype": "float32", "Execution mode": "graph (tf.function)", "Pass": "forward"}
 
 
@@ -132,7 +134,7 @@ def test_a_key_link_applies_on_a_fresh_server(fresh_server, browser):
     expect(page.locator("h1").first).to_have_text("Benchmark")
     expect(sidebar(page).get_by_role("combobox", name="Execution mode", exact=True)).to_have_value("XLA (jit_compile)")
     assert selectbox_value(page, "Pass") == "forward+backward"
-    expect_variants(page, ["Conv2D 1x1 (baseline)", "Seed Example 3: flatten + Dense (not pointwise)"])
+    expect_variants(page, ["Conv2D 1x1 (baseline)", f"Seed Example 3: flatten + Dense (not pointwise){TF_ONLY}"])
     expect(page.locator('[data-testid="stAlert"]').filter(has_text="link")).to_have_count(0)
     assert query(page) == {"mode": ["xla"], "pass": ["backward"], "variants": ["conv2d_1x1", "seed_dense_flatten"]}
     assert_no_exception(page)
@@ -170,11 +172,11 @@ def test_every_control_sticks_puts_its_key_in_the_url_and_the_link_reopens_ident
     # Remove two variants and add one back, like a person: the chip's x, then the dropdown.
     variants = sidebar(page).locator('[data-testid="stMultiSelect"]')
     variants.get_by_role("button", name="Remove Dense on 4-D input").click()
-    variants.get_by_role("button", name="Remove einsum bhwc,cf->bhwf").click()
+    variants.get_by_role("button", name=f"Remove einsum bhwc,cf->bhwf{TF_ONLY}").click()
     expect(page).not_to_have_url(re.compile("variants=dense"), timeout=15_000)
     variants.get_by_role("combobox").click()
     page.keyboard.type("Seed Example 3")
-    page.get_by_role("option", name="Seed Example 3: flatten + Dense (not pointwise)").click()
+    page.get_by_role("option", name=f"Seed Example 3: flatten + Dense (not pointwise){TF_ONLY}").click()
     page.keyboard.press("Escape")
     expect_param(page, "variants", "seed_dense_flatten")
     # Every earlier change is still there after all those reruns.

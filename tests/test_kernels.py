@@ -7,9 +7,11 @@ import sys
 import pytest
 
 from conftest import ROOT, small_spec
+from pointwise.errors import InvalidSpecError
 from pointwise.jobs import kernels_cached
 from pointwise.kernel_charts import kernels_chart, kernels_frame
 from pointwise.kernels import KernelRow, KernelsResult, VariantKernels, describe_op
+from pointwise.results import stored_spec
 
 # Large enough that the GEMMs are traced as expensive kernels, small enough for a second per variant.
 SHAPE = dict(batch=2, height=8, width=8, channels=16, filters=32)
@@ -68,6 +70,12 @@ def test_xla_lists_the_compiled_instructions_with_their_time(pool):
         assert any(kind in details for kind in ("dot", "convolution", "custom-call")), details
         assert any(row.time_us for row in variant.rows), "the instructions' execution is traced"
     assert any(row.detail.startswith("fusion (") for v in result.variants for row in v.rows)
+
+
+def test_other_backends_are_refused_naming_the_field_before_any_job():
+    with pytest.raises(InvalidSpecError) as caught:
+        kernels_cached(stored_spec({"backend": "jax"}), pool=object())  # a pool that would fail if it were used
+    assert caught.value.field == "backend" and "tensorflow" in str(caught.value)
 
 
 def test_result_crosses_as_json_and_its_table_and_chart_escape_labels():

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pointwise.backends import BACKEND_LABELS
 from pointwise.jobs import kernels_cached
 from pointwise.kernel_charts import KERNEL_TABLE_FORMATS, kernels_chart, kernels_frame
-from pointwise.kernels import kernels_summary
+from pointwise.kernels import KERNELS_BACKEND, kernels_summary
 from pointwise.spec import RunSpec
 from pointwise.text import escape_markdown
 from pointwise.ui.progress import run_with_progress
@@ -25,6 +26,12 @@ def show_kernels(spec: RunSpec, key: str) -> None:
     expander = st.expander("Kernels that ran", icon=":material/memory:", key=f"{key}_kernels", on_change="rerun")
     with expander:
         if not expander.open:
+            return
+        if spec.backend != KERNELS_BACKEND:
+            st.info(
+                f"The kernels are read from TensorFlow's profiler: choose the TensorFlow backend to see them "
+                f"(this run uses {BACKEND_LABELS[spec.backend]})."
+            )
             return
         st.caption(HOW_TO_READ)
         fresh = st.session_state.pop(f"{key}_kernels_fresh", False)

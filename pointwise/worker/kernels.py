@@ -1,6 +1,7 @@
 """The kernels that ran: profile each variant's call and name the ops TensorFlow executed. Runs in the worker.
 
-Each variant is built and stepped as the timer does it (`Runtime.step_function`): one cold call, a warm-up, then
+TensorFlow only (the job is refused for other backends on the server). Each variant is built and stepped as the
+timer does it (`TensorFlowRuntime.step_function`): one cold call, a warm-up, then
 a few calls under TensorFlow's profiler (`tf.profiler.experimental`, host trace). What the trace holds depends
 on the mode:
 - graph: one event per executed kernel, named "node:OpType" after grappler's and oneDNN's rewrites (so Dense's
@@ -34,7 +35,8 @@ from pointwise.autotune import onednn_enabled
 from pointwise.kernels import BOOKKEEPING_OPS, KernelRow, KernelsResult, VariantKernels, describe_op
 from pointwise.layers import make_layer
 from pointwise.spec import RunSpec
-from pointwise.worker.runtime import Runtime, default_runtime
+from pointwise.worker.runtime import default_runtime
+from pointwise.worker.tensorflow_runtime import TensorFlowRuntime
 
 WARMUP_CALLS = 2
 PROFILE_TARGET_S = 0.2
@@ -45,7 +47,7 @@ _CALL_OPS = ("PartitionedCall", "StatefulPartitionedCall", "__inference")
 _HLO_BOOKKEEPING = frozenset({"parameter", "constant", "tuple", "get-tuple-element", "bitcast"})
 
 
-def kernels_that_ran(spec: RunSpec, runtime: Runtime | None = None) -> KernelsResult:
+def kernels_that_ran(spec: RunSpec, runtime: TensorFlowRuntime | None = None) -> KernelsResult:
     """Profile every variant of `spec` in its mode and pass; the ops that ran, most expensive first."""
     runtime = runtime or default_runtime()
     keras.utils.set_random_seed(spec.seed)
@@ -55,7 +57,7 @@ def kernels_that_ran(spec: RunSpec, runtime: Runtime | None = None) -> KernelsRe
     return KernelsResult(spec=spec, onednn=onednn_enabled(), variants=variants)
 
 
-def _variant_kernels(runtime: Runtime, spec: RunSpec, key: str, x) -> VariantKernels:
+def _variant_kernels(runtime: TensorFlowRuntime, spec: RunSpec, key: str, x) -> VariantKernels:
     layer = make_layer(key, spec.filters, use_bias=spec.use_bias, dtype=spec.dtype, seed=spec.seed)
     function = runtime.step_function(layer, spec.mode, spec.pass_kind)
 

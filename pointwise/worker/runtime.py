@@ -55,9 +55,6 @@ class Runtime(Protocol):
     def compile(self, fn: Callable, mode: str) -> Callable:
         """`fn` as it runs in `mode`: eager (itself), graph, or XLA. The one place for the compile-mode rule."""
 
-    def step_function(self, layer, mode: str, pass_kind: str) -> Callable:
-        """What `step` calls with the input: `layer`'s forward (or forward+backward), compiled for `mode`."""
-
     def step(self, layer, x, mode: str, pass_kind: str) -> Callable[[], object]:
         """A zero-argument callable: one forward (or forward+backward) call of `layer` on `x`, compiled for `mode`."""
 

@@ -60,8 +60,9 @@ class TensorFlowRuntime:
         return tf.function(fn, jit_compile=(mode == "xla"), reduce_retracing=True)
 
     def step_function(self, layer, mode: str, pass_kind: str) -> Callable:
-        """The backward pass takes gradients of sum(output) with respect to the input and every trainable
-        weight, as a training step would; the outputs stay on the device."""
+        """What `step` calls with the input (`pointwise.worker.kernels` profiles it). The backward pass takes
+        gradients of sum(output) with respect to the input and every trainable weight, as a training step would;
+        the outputs stay on the device."""
         if pass_kind == "forward":
             return self.compile(layer.__call__, mode)
 

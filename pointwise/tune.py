@@ -181,13 +181,12 @@ def run_tune(
     costs = clock.costs(costs, len(base.layers_run), base.samples)
     card, used = baseline.environment, [worker_of(base, {})]
     # Every factor again, not only those the first guess kept: the baseline's measured costs decide now.
-    pending, dropped = list(factors), []
+    pending, dropped, slowdowns = list(factors), [], []
     while pending:
         left = budget_s - (time.monotonic() - started)
-        step = _replan(base, left, costs, pending, used, card, plan.samples)
-        dropped += [(f.label, f"did not fit the {budget_s:.0f} s budget") for f in step.dropped]
+        # A factor the plan leaves out now stays pending: if the runs go faster than priced, it gets its turn.
         # `pending` stays in priority order (the planner drops from its end); the plan's order is the run order.
-        pending = [f for f in pending if f not in step.dropped]
+        step = _replan(base, left, costs, pending, used, card, plan.samples)
         if not step.runs:
             break
         factor = step.runs[0].factor
@@ -195,14 +194,25 @@ def run_tune(
         _announce(on_event, len(runs), len(runs) + len(step.runs), factor.label, step.estimated_s)
         clock = _RunClock(on_event)
         run, why = _run_factor(base, factor, card, step.samples, pool, clock, left)
-        if clock.worker_start_s is not None:  # the latest start is the best guess for the next one
-            costs = replace(costs, worker_start_s=clock.worker_start_s)
+        costs = _learn(costs, clock, base, step.samples, slowdowns)
         used.append(worker_of(base, {}) if run is None else worker_of(run.result.spec, {}))
         if run is None:
             dropped.append((factor.label, why))
         else:
             runs.append(run)
+    dropped += [(f.label, f"did not fit the {budget_s:.0f} s budget") for f in pending]
     return TuneResult(base, budget_s, time.monotonic() - started, tuple(runs), tuple(dropped))
+
+
+def _learn(costs: CostModel, clock: _RunClock, base: RunSpec, samples: int, slowdowns: list[float]) -> CostModel:
+    """`costs` after a factor's run: its worker start (the latest is the best guess for the next) and its time
+    per round against the baseline's (the mean so far prices the runs still to come)."""
+    if clock.worker_start_s is not None:
+        costs = replace(costs, worker_start_s=clock.worker_start_s)
+    if clock.first_sample_at is not None:
+        slowdowns.append(clock.costs(costs, len(base.layers_run), samples).round_s / costs.round_s)
+        costs = replace(costs, other_level_round_factor=max(1.0, sum(slowdowns) / len(slowdowns)))
+    return costs
 
 
 def _replan(base, left_s, costs, pending, used, card, samples) -> TunePlan:

@@ -155,11 +155,11 @@ def test_tune_cli_end_to_end_with_a_tiny_budget(tmp_path):
     data = json.loads(out.read_text())
     assert "Run 1 of" in done.stderr and data["verdict"] in done.stdout
     assert data["verdict"].startswith(f"On this CPU ({data['cpu']}), ")
-    # Every factor either ran or is named as dropped, with why.
+    # Every factor either ran or is named as dropped, with why (how many run depends on the machine's load).
     ran = [run["factor"] for run in data["runs"][1:]]
     dropped = {d["factor"] for d in data["dropped"]}
     labels = {f.key: f.label for f in FACTORS}
-    assert data["runs"][0]["factor"] is None and ran
+    assert data["runs"][0]["factor"] is None and all(d["why"] for d in data["dropped"])
     assert {labels[key] for key in ran} | dropped == set(labels.values())
     assert {e["factor"] for e in data["effects"]} == {"formulation", *ran}
     medians = [row["median_ms"] for row in data["ranking"]]

@@ -54,7 +54,8 @@ st.title("Tune")
 st.caption(
     "Which knob decides this layer's speed on this machine? The sidebar's layer (shape, filters, pass, variants, "
     "device) runs first with every knob at TensorFlow's own choice, then with one knob changed at a time: oneDNN, "
-    "XLA, threads, dtype, the CPU allocator. The sidebar's knobs, mode, dtype and samples are not used: the tune "
+    "XLA, threads, dtype, the Keras backend, the CPU allocator. The sidebar's backend, knobs, mode, dtype and "
+    "samples are not used: the tune "
     "varies them itself, and takes fewer samples, then fewer knobs, to fit the budget."
 )
 report_interrupted_job()

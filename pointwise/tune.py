@@ -29,6 +29,7 @@ from pointwise.tune_plan import (
     CostModel,
     Factor,
     TunePlan,
+    level_spec,
     plan_tune,
     validate_budget,
     worker_of,
@@ -228,8 +229,7 @@ def _run_factor(base, factor, card, samples, pool, on_event, left_s) -> tuple[Tu
     for level in factor.alternatives(card):
         started = time.monotonic()
         try:
-            spec = base.with_changes(**level.changes, samples=samples)
-            result = _bench(spec, pool, on_event, left_s)
+            result = _bench(level_spec(base, level.changes, samples), pool, on_event, left_s)
         except JobCancelledError:
             raise
         except PointwiseError as exc:

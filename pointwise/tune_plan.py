@@ -2,10 +2,10 @@
 
 One factor at a time: a baseline run with every knob at TensorFlow's own choice (graph mode, float32), then
 one run per factor with only that factor changed. Each factor is plain data (a key, a label and the
-`RunSpec` changes of its alternative level), so another backend (Keras on JAX, say) is one more entry in
-`FACTORS`. The planner is pure: it prices each run with a `CostModel` (worker starts, per-variant set-up,
-per-sample time), takes fewer samples first, then fewer factors (the last in `FACTORS` first), and names
-what it dropped. `pointwise.tune` re-plans after every run with the costs it has measured.
+`RunSpec` changes of its alternative level), so the Keras backend (JAX against TensorFlow) is one entry in
+`FACTORS` like the others. The planner is pure: it prices each run with a `CostModel` (worker starts,
+per-variant set-up, per-sample time), takes fewer samples first, then fewer factors (the last in `FACTORS`
+first), and names what it dropped. `pointwise.tune` re-plans after every run with the costs it has measured.
 """
 
 from __future__ import annotations
@@ -15,11 +15,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from pointwise.backends import BACKEND_LABELS, DEFAULT_BACKEND
 from pointwise.errors import InvalidSpecError
 from pointwise.limits import active_limits
 from pointwise.spec import RunSpec
+from pointwise.variants import keys_for_backend
 
 BASELINE_CHANGES: dict[str, Any] = {
+    "backend": DEFAULT_BACKEND,
     "onednn": "default",
     "cpu_allocator_bfc": "default",
     "threads": 0,
@@ -27,9 +30,9 @@ BASELINE_CHANGES: dict[str, Any] = {
     "mode": "graph",
     "dtype": "float32",
 }
-"""The baseline: every knob as TensorFlow chooses it on this machine, in graph mode and float32."""
-WORKER_FIELDS = ("onednn", "cpu_allocator_bfc", "threads", "inter_threads")
-"""The fields TensorFlow reads at import: a run that changes one needs its own worker process."""
+"""The baseline: Keras on TensorFlow, every knob as TensorFlow chooses it on this machine, graph mode, float32."""
+WORKER_FIELDS = ("backend", "onednn", "cpu_allocator_bfc", "threads", "inter_threads")
+"""The fields read at import (the Keras backend, TensorFlow's knobs): a run that changes one needs its own worker."""
 MIN_BUDGET_S = 10.0
 MAX_SAMPLES = 30
 MIN_SAMPLES = 5
@@ -81,6 +84,12 @@ FACTORS: tuple[Factor, ...] = (
         "dtype",
         lambda card: "float32",
         lambda card: (Level("bfloat16", {"dtype": "bfloat16"}), Level("float16", {"dtype": "float16"})),
+    ),
+    Factor(
+        "backend",
+        "the Keras backend",
+        lambda card: BACKEND_LABELS[DEFAULT_BACKEND],
+        lambda card: (Level(BACKEND_LABELS["jax"], {"backend": "jax"}),),
     ),
     # TensorFlow reads TF_CPU_ALLOCATOR_USE_BFC with a default of false, so "on" is the other level.
     Factor(
@@ -155,6 +164,16 @@ def validate_budget(value: Any, name: str = "budget") -> float:
     if not (numeric and math.isfinite(number) and MIN_BUDGET_S <= number <= cap):
         raise InvalidSpecError(name, value, expected)
     return float(number)
+
+
+def level_spec(base: RunSpec, changes: dict[str, Any], samples: int) -> RunSpec:
+    """`base` at another level: a level on another backend runs those of `base`'s variants written for it.
+
+    Raises:
+        InvalidSpecError: where the level cannot run here (a backend not installed, no variant for it).
+    """
+    backend = changes.get("backend", base.backend)
+    return base.with_changes(**changes, variants=keys_for_backend(backend, base.variants), samples=samples)
 
 
 def worker_of(spec: RunSpec, changes: dict[str, Any]) -> tuple:

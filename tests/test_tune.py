@@ -23,6 +23,7 @@ from pointwise.tune_plan import (
     Factor,
     Level,
     PlannedRun,
+    level_spec,
     plan_tune,
     price,
     validate_budget,
@@ -50,14 +51,14 @@ def test_a_generous_budget_keeps_every_factor_at_the_most_samples():
 
 def test_a_tighter_budget_takes_fewer_samples_first_then_drops_the_last_factors():
     everything = plan_tune(BASE, 900, FLAT)
-    # Four worker starts (baseline, oneDNN, threads, allocator) = 20 s; six runs x 30 rounds x 0.1 s = 18 s.
-    assert everything.estimated_s == pytest.approx(38.0)
+    # Five worker starts (baseline, oneDNN, threads, JAX, allocator) = 25 s; seven runs x 30 rounds x 0.1 s = 21 s.
+    assert everything.estimated_s == pytest.approx(46.0)
     fewer_samples = plan_tune(BASE, 30, FLAT)
     assert not fewer_samples.dropped and MIN_SAMPLES <= fewer_samples.samples < MAX_SAMPLES
     assert fewer_samples.estimated_s <= 30
-    # At 20 s even five samples of all six runs (23 s) do not fit: the allocator, last in priority, goes.
+    # At 20 s even five samples of all seven runs (28.5 s) or of six (23 s) do not fit: the last two in priority go.
     fewer_factors = plan_tune(BASE, 20, FLAT)
-    assert [f.key for f in fewer_factors.dropped] == ["allocator"] and fewer_factors.samples == 10
+    assert [f.key for f in fewer_factors.dropped] == ["backend", "allocator"] and fewer_factors.samples == 10
     assert fewer_factors.estimated_s == pytest.approx(20.0)
 
 
@@ -79,6 +80,13 @@ def test_worker_starts_follow_the_pools_least_recently_used_rule():
     assert price(runs, start_only, 8, warm=(), max_workers=2) == 4.0
     assert price(runs, start_only, 8, warm=(), max_workers=3) == 3.0
     assert price(runs, start_only, 8, warm=(default,), max_workers=3) == 2.0
+
+
+def test_a_level_on_another_backend_runs_the_variants_written_for_it():
+    spec = BASE.with_changes(variants=("conv2d_1x1", "seed_matmul", "dense"))
+    on_jax = level_spec(spec, {"backend": "jax"}, 7)
+    assert on_jax.backend == "jax" and on_jax.variants == ("conv2d_1x1", "dense") and on_jax.samples == 7
+    assert level_spec(spec, {"onednn": "off"}, 7).variants == spec.variants
 
 
 def test_the_design_is_generic_over_factors():

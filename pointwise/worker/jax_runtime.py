@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 from collections.abc import Callable
 from importlib import metadata
 from typing import Any
@@ -147,6 +148,11 @@ def _devices_or_none(kind: str) -> list:
         return []
 
 
+_INSTRUCTION = re.compile(r" = (?:\([^()]*\)|\S+) ([a-z][\w-]*)\(")
+"""`%name = SHAPE opcode(`: a shape is one token, or a parenthesised tuple (a GPU cuBLAS call returns the output
+and its workspace: `(f32[...]{...}, s8[...]{0}) custom-call(`)."""
+
+
 def fused_ops(compiled_text: str) -> list[str]:
     """The operations of the entry computation of `jax.jit(f).lower(...).compile().as_text()`: what XLA runs
     (fusions named by the kind of fusion, custom calls by their target), e.g. `["fusion(__ynn_fusion)"]`."""
@@ -154,9 +160,10 @@ def fused_ops(compiled_text: str) -> list[str]:
     body = entry[entry.index("{") + 1 : entry.index("\n}")]
     ops = []
     for line in body.strip().splitlines():
-        if " = " not in line:
+        instruction = _INSTRUCTION.search(line)
+        if instruction is None:
             continue
-        opcode = line.split(" = ", 1)[1].split("(", 1)[0].split()[-1]
+        opcode = instruction.group(1)
         if opcode in ("parameter", "bitcast", "tuple", "get-tuple-element", "constant", "copy"):
             continue
         detail = next(

@@ -4,7 +4,8 @@ One JSON object per line. The server writes jobs to the worker's stdin; the work
 
     job:   {"id": str, "kind": "devices" | "check" | "bench" | "ceilings" | "forms" | "kernels", ...}
            check: "spec" (`RunSpec.to_dict`), "diff_channel"; bench: "spec", "measure_ceilings" (bool, default
-           true: the server asks only when it has none cached); ceilings: "device", "dtype";
+           true: the server asks only when it has none cached), "check" (bool, default true: false when the
+           server holds this spec's equivalence and attaches it itself); ceilings: "device", "dtype";
            forms: "inputs", "kernel", "bias" (nested lists); kernels: "spec" (the ops each variant ran)
     event: {"event": "ready", "pid": int}                                    once, after TensorFlow loads
            {"id": str, "event": "progress", "variant": str, "done": int, "total": int, "per_call_s": float}

@@ -180,3 +180,33 @@ def test_ceilings_are_positive_and_plausible(pool):
     # A 2-core AVX2 CPU: well above 1 GFLOP/s, below 1 TFLOP/s; DRAM between 1 and 500 GB/s.
     assert 1 < ceilings.peak_gflops_per_s < 1000
     assert 1 < ceilings.bandwidth_gb_per_s < 500
+
+
+def test_a_benchmark_reuses_the_check_the_server_holds_and_checks_after_timing_otherwise(pool, monkeypatch):
+    from pointwise.jobs import ResultCache, api, benchmark_and_cache, check_cached
+    from pointwise.query import check_spec
+
+    monkeypatch.setattr(api, "result_cache", ResultCache())
+    spec = small_spec(variants=["pointwise", "dense"], mode="graph")
+
+    def events_of(run) -> list[dict]:
+        events: list[dict] = []
+        run(events.append)
+        return [e for e in events if e["event"] in ("phase", "progress")]
+
+    unchecked = events_of(lambda on_event: benchmark_and_cache(spec, pool=pool, on_event=on_event))
+    phases = [e["text"] for e in unchecked if e["event"] == "phase"]
+    assert "Checking every variant against Conv2D 1x1" in phases, "no check held: the worker checks"
+    check_at = next(i for i, e in enumerate(unchecked) if e["event"] == "phase" and e["text"].startswith("Checking"))
+    assert all(e["event"] == "progress" for e in unchecked[:check_at]), "samples stream before the check"
+
+    held = check_cached(check_spec(spec), pool=pool)  # what Explore computes (eager: no mode was chosen)
+    assert held.result.spec.mode == "eager"
+    jobs_before = pool.jobs_sent
+    reused = events_of(lambda on_event: benchmark_and_cache(spec, pool=pool, on_event=on_event))
+    assert pool.jobs_sent == jobs_before + 1, "one bench job, no check job"
+    assert not any(e["event"] == "phase" and e["text"].startswith("Checking") for e in reused)
+    result = api.cached_benchmark(spec).result
+    assert [r.key for r in result.equivalence] == [r.key for r in held.result.reports] == list(spec.variants)
+    assert all(r.equivalent and r.diff_map is None for r in result.equivalence)
+    assert [m.key for m in result.measurements] == ["conv2d_1x1", "pointwise", "dense"]

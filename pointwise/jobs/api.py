@@ -18,7 +18,8 @@ from pointwise.jobs.cache import Computed, ResultCache
 from pointwise.jobs.knobs import WorkerKnobs
 from pointwise.jobs.pool import EventCallback, WorkerPool
 from pointwise.kernels import KERNELS_BACKEND, KernelsResult
-from pointwise.results import BenchmarkResult, Ceilings, EquivalenceResult
+from pointwise.query import check_spec
+from pointwise.results import BenchmarkResult, Ceilings, EquivalenceReport, EquivalenceResult
 from pointwise.spec import RunSpec, is_gpu
 
 _default_pool: WorkerPool | None = None
@@ -112,16 +113,25 @@ def cached_benchmark(spec: RunSpec) -> Computed[BenchmarkResult] | None:
     return result_cache.get((protocol.BENCH, spec))
 
 
+def cached_check(spec: RunSpec) -> Computed[EquivalenceResult] | None:
+    """The equivalence check this server holds for `spec` as Explore runs it (`query.check_spec`), or None."""
+    return result_cache.get((protocol.CHECK, check_spec(spec), 0))
+
+
 def benchmark_and_cache(
     spec: RunSpec, pool: WorkerPool | None = None, on_event: EventCallback | None = None
 ) -> Computed[BenchmarkResult]:
     """A fresh `run_benchmark` of `spec`, stored for `cached_benchmark` (timings are noisy: visitors choose).
 
     The worker measures the device's ceilings in the same job when this server has none for these knobs (the
-    default knobs' are measured when the server warms its worker up, so a first visitor does not wait for them).
+    default knobs' are measured when the server warms its worker up, so a first visitor does not wait for them),
+    and skips the equivalence check when this server already holds it (`cached_check`): the check is
+    deterministic, and it cost ~4 s of the default benchmark.
     """
     pids: list[int] = []
-    result = run_benchmark(spec, pool=pool, on_event=on_event, worker_pids=pids)
+    known = cached_check(spec)
+    equivalence = None if known is None else known.result.reports
+    result = run_benchmark(spec, pool=pool, on_event=on_event, worker_pids=pids, equivalence=equivalence)
     return _cache_benchmark(Computed(result, time.time(), pids[0]))
 
 
@@ -139,18 +149,24 @@ def run_benchmark(
     cancel: threading.Event | None = None,
     worker_pids: list[int] | None = None,
     measure_ceilings: bool = True,
+    equivalence: tuple[EquivalenceReport, ...] | None = None,
 ) -> BenchmarkResult:
-    """Check, then time every variant of `spec`; the worker measures the device's ceilings only if none are known
+    """Time, then check every variant of `spec`; the worker measures the device's ceilings only if none are known
     (and `measure_ceilings`).
 
-    `worker_pids`, if given, gets the pid of the worker that ran the job appended.
+    `worker_pids`, if given, gets the pid of the worker that ran the job appended. `equivalence`, if given, is
+    this spec's check, already computed: the worker skips its own and the result carries these reports.
     """
     knobs = WorkerKnobs.for_spec(spec)
     cache_key = (knobs, spec.device, spec.dtype)
     known = _ceilings.get(cache_key)
     data, pid = (pool or default_pool()).run_traced(
         protocol.BENCH,
-        {"spec": spec.to_dict(), "measure_ceilings": measure_ceilings and known is None},
+        {
+            "spec": spec.to_dict(),
+            "measure_ceilings": measure_ceilings and known is None,
+            "check": equivalence is None,
+        },
         device=spec.device,
         knobs=knobs,
         on_event=on_event,
@@ -161,6 +177,8 @@ def run_benchmark(
         worker_pids.append(pid)
     if data.get("ceilings") is None and known is not None:
         data = {**data, "ceilings": known.to_dict()}
+    if equivalence is not None:
+        data = {**data, "equivalence": [report.to_dict(include_arrays=False) for report in equivalence]}
     result = BenchmarkResult.from_dict(data)
     if result.ceilings is not None:
         _ceilings[cache_key] = result.ceilings

@@ -62,9 +62,9 @@ def run_router() -> None:
     navigation = st.navigation(
         [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path, default=not p.url_path) for p in PAGES]
     )
-    # Every page, Home included: the worker imports TensorFlow at the lowest CPU priority, so Home is not slowed.
-    warm_default_worker()
     page = next(p for p in PAGES if p.url_path == navigation.url_path)
+    # Every page, Home included (after Home has rendered); at once on a page that is about to run a job.
+    warm_default_worker(at_once=page.uses_config)
     _routing.context = render_sidebar(page.url_path, page.uses_config)
     try:
         navigation.run()

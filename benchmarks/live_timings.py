@@ -1,14 +1,18 @@
 """Live answers, side by side with an earlier commit, on fresh servers in headless Chromium.
 
-    python benchmarks/live_timings.py BEFORE_COMMIT [AFTER_COMMIT]
+    python benchmarks/live_timings.py BEFORE_COMMIT [AFTER_COMMIT] [--repeat N] [--no-sweep]
 
 Checks BEFORE_COMMIT (and AFTER_COMMIT, else the working tree is measured) out into temporary worktrees and
-measures both in one run, at the
-default configuration: Home's first render (the background warm-up starts with it), the first Explore result on
-a fresh server, the same configuration in a new browser session, and time to first chart and to final result
-for the default Benchmark and the default 5-point sweep. Prints each figure with the CPU's name.
+measures both in one run, at the default configuration: Home's first render (the background warm-up starts
+with it), the first Explore result on a fresh server, the same configuration in a new browser session (and, to
+separate the answer from Streamlit's own start in a browser that has nothing cached, when that session's page
+title appeared), and time to first chart and to final result for the default Benchmark and the default 5-point
+sweep. With --repeat N the two trees take turns N times (other work on the machine then hits both alike) and
+each figure is the median, with the range. Prints each figure with the CPU's name.
 """
 
+import argparse
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -55,15 +59,18 @@ def home_first_render_s(browser, url: str) -> float:
     return elapsed
 
 
-def explore_result_s(browser, url: str) -> float:
+def explore_result_s(browser, url: str) -> tuple[float, float]:
+    """(page title shown, result table shown) after opening Explore in a new browser session."""
     context = browser.new_context()  # a new browser session: nothing cached in Streamlit's session state
     page = context.new_page()
     start = time.perf_counter()
     page.goto(f"{url}/explore")
+    expect(page.locator("h1").first).to_be_visible(timeout=LIMIT_MS)
+    shell = time.perf_counter() - start
     expect(page.locator('[data-testid="stDataFrame"]').first).to_be_visible(timeout=LIMIT_MS)
     elapsed = time.perf_counter() - start
     context.close()
-    return elapsed
+    return shell, elapsed
 
 
 def benchmark_s(browser, url: str) -> tuple[float, float]:
@@ -95,7 +102,7 @@ def sweep_s(browser, url: str) -> tuple[float, float]:
     return first, final
 
 
-def measure_tree(browser, tree: Path, tmp: Path) -> dict[str, float]:
+def measure_tree(browser, tree: Path, tmp: Path, sweep: bool) -> dict[str, float]:
     figures = {}
     server = fresh_server(tree, tmp)
     try:
@@ -105,39 +112,55 @@ def measure_tree(browser, tree: Path, tmp: Path) -> dict[str, float]:
         server.stop()
     server = fresh_server(tree, tmp)
     try:
-        figures["Explore first result, fresh server (s)"] = explore_result_s(browser, server.url)
-        figures["Explore, same config, new session (s)"] = explore_result_s(browser, server.url)
+        figures["Explore first result, fresh server (s)"] = explore_result_s(browser, server.url)[1]
+        shell, figures["Explore, same config, new session (s)"] = explore_result_s(browser, server.url)
+        figures["  of which page title shown (s)"] = shell
         figures["Benchmark default: first chart (s)"], figures["Benchmark default: final result (s)"] = benchmark_s(
             browser, server.url
         )
-        figures["5-point sweep: first chart (s)"], figures["5-point sweep: final result (s)"] = sweep_s(
-            browser, server.url
-        )
+        if sweep:
+            figures["5-point sweep: first chart (s)"], figures["5-point sweep: final result (s)"] = sweep_s(
+                browser, server.url
+            )
     finally:
         server.stop()
     return figures
 
 
 def main() -> None:
-    before_commit, *after_commit = sys.argv[1:]
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("before_commit")
+    parser.add_argument("after_commit", nargs="?", help="default: the working tree")
+    parser.add_argument("--repeat", type=int, default=1, help="turns per tree (figures are medians)")
+    parser.add_argument("--no-sweep", action="store_true", help="skip the 5-point sweep (about a minute a turn)")
+    args = parser.parse_args()
+    runs: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
-        trees = {"before": (Path(tmp) / "before", before_commit)}
-        if after_commit:
-            trees["after"] = (Path(tmp) / "after", after_commit[0])
+        trees = {"before": (Path(tmp) / "before", args.before_commit)}
+        if args.after_commit:
+            trees["after"] = (Path(tmp) / "after", args.after_commit)
         for tree, commit in trees.values():
             subprocess.run(["git", "worktree", "add", "--detach", str(tree), commit], check=True, cwd=_common.ROOT)
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            before = measure_tree(browser, trees["before"][0], Path(tmp))
-            after = measure_tree(browser, trees["after"][0] if after_commit else _common.ROOT, Path(tmp))
+            for _ in range(args.repeat):
+                for name in ("before", "after"):
+                    tree = trees[name][0] if name in trees else _common.ROOT
+                    runs[name].append(measure_tree(browser, tree, Path(tmp), not args.no_sweep))
         finally:
             browser.close()
             for tree, _ in trees.values():
                 subprocess.run(["git", "worktree", "remove", "--force", str(tree)], check=True, cwd=_common.ROOT)
-    print(f"CPU: {cpu_name()}; before = {before_commit}, after = {after_commit[0] if after_commit else 'working tree'}")
-    print(f"{'figure':42} {'before':>8} {'after':>8}")
-    for name in before:
-        print(f"{name:42} {before[name]:8.2f} {after[name]:8.2f}")
+    after = args.after_commit or "working tree"
+    print(f"CPU: {cpu_name()}; before = {args.before_commit}, after = {after}; {args.repeat} turn(s) each, medians")
+    print(f"{'figure':42} {'before':>8} {'after':>8}   {'before range':>13} {'after range':>13}")
+    for name in runs["before"][0]:
+        before = [run[name] for run in runs["before"]]
+        after_values = [run[name] for run in runs["after"]]
+        print(
+            f"{name:42} {statistics.median(before):8.2f} {statistics.median(after_values):8.2f}   "
+            f"{min(before):5.2f}-{max(before):<5.2f}   {min(after_values):5.2f}-{max(after_values):<5.2f}"
+        )
 
 
 if __name__ == "__main__":

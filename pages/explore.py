@@ -5,7 +5,7 @@ from pointwise import InvalidSpecError
 from pointwise.backends import BACKEND_LABELS
 from pointwise.charts import diff_heatmap, diff_histogram
 from pointwise.frames import EQUIVALENCE_TABLE_FORMATS, equivalence_frame, is_all_zero
-from pointwise.jobs import check_cached
+from pointwise.jobs import check_cached, check_in_cache
 from pointwise.query import check_spec
 from pointwise.spec import check_live_size
 from pointwise.text import escape_html, escape_markdown
@@ -31,60 +31,70 @@ if show_context_messages(context):
     checked = check_spec(spec)
     cache_key = (checked, int(channel))
     fresh = st.session_state.pop("explore_rerun", False)
-    if fresh or st.session_state.get("explore_key") != cache_key:
-        computed = run_with_progress(
-            "Checking equivalence",
-            lambda on_event: check_cached(checked, int(channel), fresh=fresh, on_event=on_event),
-        )
-        if computed is not None:
-            st.session_state["explore_key"], st.session_state["explore_result"] = cache_key, computed
-    computed = st.session_state.get("explore_result") if st.session_state.get("explore_key") == cache_key else None
-    if computed is not None:
-        result = computed.result
-        note, rerun = st.columns([5, 1], vertical_alignment="center")
-        mode_note = (
-            "in eager mode (one call per variant, nothing traced; choose an execution mode in the sidebar to check "
-            "that one)"
-            if checked.mode != spec.mode
-            else f"in {checked.mode} mode"
-        )
-        note.caption(f"Checked {mode_note}, on {BACKEND_LABELS[checked.backend]}: {computed.provenance()}.")
-        rerun.button(
-            "Re-run",
-            icon=":material/refresh:",
-            help="Compute the check again instead of showing the answer this server already has",
-            on_click=lambda: st.session_state.update(explore_rerun=True),
-        )
-        # The baseline's own error vs float64 is already the Conv2D row's "err vs float64".
-        table = equivalence_frame(result.reports).drop(columns=["key", "baseline err vs float64"])
-        config = {name: st.column_config.NumberColumn(format=fmt) for name, fmt in EQUIVALENCE_TABLE_FORMATS.items()}
-        config["note / reason"] = st.column_config.TextColumn(width="large")
-        st.dataframe(table, hide_index=True, column_config=config)
-        for report in result.reports:
-            if not report.equivalent and not VARIANTS[report.key].expected_equivalent:
-                reason = escape_markdown(report.reason, 600)
-                st.error(f"**{escape_markdown(report.label)}** — {reason}", icon=":material/warning:")
-        # The baseline against itself is a flat zero map: offer the other variants first.
-        comparable = sorted((r for r in result.reports if r.diff_map is not None), key=lambda r: r.key == BASELINE_KEY)
-        if comparable:
-            labels = {r.label: r for r in comparable}
-            chosen = labels[st.selectbox("Variant for the error plots", list(labels))]
-            left, right = st.columns(2)
-            if is_all_zero(chosen.diff_map):
-                left.success(
-                    f"{escape_markdown(chosen.label)} is identical to Conv2D 1x1 at channel {channel} "
-                    "(every difference is exactly 0), so there is no difference map to draw.",
-                    icon=":material/check_circle:",
+    answer = st.container()
+    # Sent before the check runs and drawn below its answer: the browser loads the code viewer while the worker works.
+    st.subheader("What each variant computes")
+    for key in spec.variants:
+        variant = VARIANTS[key]
+        with st.expander(f"{variant.label} · {variant.origin}"):
+            st.markdown(variant.explanation)
+            st.code(variant_source(key), language="python")
+    with answer:
+        if fresh or st.session_state.get("explore_key") != cache_key:
+            # An answer this server holds is shown at once: no job, no progress bar.
+            computed = None if fresh else check_in_cache(checked, int(channel))
+            if computed is None:
+                computed = run_with_progress(
+                    "Checking equivalence",
+                    lambda on_event: check_cached(checked, int(channel), fresh=fresh, on_event=on_event),
                 )
-            else:
-                title = f"|{escape_html(chosen.label)} − Conv2D 1x1|<br>channel {channel}, batch item 0"
-                left.plotly_chart(diff_heatmap(chosen.diff_map, title))
-            right.plotly_chart(diff_histogram(chosen.diff_histogram, "All differences (variant − Conv2D 1x1)"))
-        # The sidebar's mode as chosen (graph by default): the kernels worth seeing are the rewritten ones.
-        show_kernels(spec, "explore")
-        st.subheader("What each variant computes")
-        for key in spec.variants:
-            variant = VARIANTS[key]
-            with st.expander(f"{variant.label} · {variant.origin}"):
-                st.markdown(variant.explanation)
-                st.code(variant_source(key), language="python")
+            if computed is not None:
+                st.session_state["explore_key"], st.session_state["explore_result"] = cache_key, computed
+        computed = st.session_state.get("explore_result") if st.session_state.get("explore_key") == cache_key else None
+        if computed is not None:
+            result = computed.result
+            note, rerun = st.columns([5, 1], vertical_alignment="center")
+            mode_note = (
+                "in eager mode (one call per variant, nothing traced; choose an execution mode in the sidebar to check "
+                "that one)"
+                if checked.mode != spec.mode
+                else f"in {checked.mode} mode"
+            )
+            note.caption(f"Checked {mode_note}, on {BACKEND_LABELS[checked.backend]}: {computed.provenance()}.")
+            rerun.button(
+                "Re-run",
+                icon=":material/refresh:",
+                help="Compute the check again instead of showing the answer this server already has",
+                on_click=lambda: st.session_state.update(explore_rerun=True),
+            )
+            # The baseline's own error vs float64 is already the Conv2D row's "err vs float64".
+            table = equivalence_frame(result.reports).drop(columns=["key", "baseline err vs float64"])
+            config = {
+                name: st.column_config.NumberColumn(format=fmt) for name, fmt in EQUIVALENCE_TABLE_FORMATS.items()
+            }
+            config["note / reason"] = st.column_config.TextColumn(width="large")
+            st.dataframe(table, hide_index=True, column_config=config)
+            for report in result.reports:
+                if not report.equivalent and not VARIANTS[report.key].expected_equivalent:
+                    reason = escape_markdown(report.reason, 600)
+                    st.error(f"**{escape_markdown(report.label)}** — {reason}", icon=":material/warning:")
+            # The baseline against itself is a flat zero map: offer the other variants first.
+            comparable = sorted(
+                (r for r in result.reports if r.diff_map is not None), key=lambda r: r.key == BASELINE_KEY
+            )
+            if comparable:
+                labels = {r.label: r for r in comparable}
+                chosen = labels[st.selectbox("Variant for the error plots", list(labels))]
+                left, right = st.columns(2)
+                if is_all_zero(chosen.diff_map):
+                    left.success(
+                        f"{escape_markdown(chosen.label)} is identical to Conv2D 1x1 at channel {channel} "
+                        "(every difference is exactly 0), so there is no difference map to draw.",
+                        icon=":material/check_circle:",
+                    )
+                else:
+                    title = f"|{escape_html(chosen.label)} − Conv2D 1x1|<br>channel {channel}, batch item 0"
+                    left.plotly_chart(diff_heatmap(chosen.diff_map, title))
+                right.plotly_chart(diff_histogram(chosen.diff_histogram, "All differences (variant − Conv2D 1x1)"))
+            # The sidebar's mode as chosen (graph by default): the kernels worth seeing are the rewritten ones.
+            show_kernels(spec, "explore")

@@ -91,3 +91,17 @@ def test_input_tensor_is_the_cast_reference_input_built_in_slabs(dtype):
         input_tensor(spec).numpy().view(np.uint16 if dtype != "float32" else np.uint32),
         expected.view(np.uint16 if dtype != "float32" else np.uint32),
     )
+
+
+def test_kept_reference_slabs_change_no_figure(monkeypatch):
+    from pointwise.worker import equivalence
+
+    # Two reference slabs (1200 rows of 16 x 17, 2**18 // (16 * 17) = 963 rows per slab), and a variant that
+    # differs from the baseline, so every figure depends on the reference.
+    spec = make_run_spec(batch=3, height=400, width=16, channels=17, filters=16, variants=ALL, mode="eager")
+    kept = check_equivalence(spec, diff_channel=5).to_dict()
+    half = 16 * 16 * 8 * 2 * (2**18 // (16 * 17))  # room for one slab's pair of float64 arrays, not two
+    monkeypatch.setattr(equivalence, "REFERENCE_CACHE_BYTES", half)
+    assert check_equivalence(spec, diff_channel=5).to_dict() == kept
+    monkeypatch.setattr(equivalence, "REFERENCE_CACHE_BYTES", 0)
+    assert check_equivalence(spec, diff_channel=5).to_dict() == kept

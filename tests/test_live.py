@@ -5,7 +5,7 @@ import time
 import pytest
 
 from pointwise import protocol
-from pointwise.jobs import Computed, ResultCache, api, cached_benchmark, check_cached
+from pointwise.jobs import Computed, ResultCache, api, cached_benchmark, check_cached, check_in_cache
 from pointwise.live import MIN_SAMPLES, REDRAW_S, SampleStream
 from pointwise.query import check_spec
 from pointwise.spec import make_run_spec
@@ -124,3 +124,15 @@ def test_redraws_wait_for_every_variant_and_come_at_most_every_half_second():
     assert not stream.redraw_due()
     now[0] += REDRAW_S
     assert stream.redraw_due()
+
+
+def test_a_held_check_answers_without_a_job_and_a_benchmark_finds_explores_check(empty_cache):
+    spec = make_run_spec(batch=1, height=4, width=4, channels=3, filters=2, mode="graph")
+    pool = _CountingPool(spec)
+    assert check_in_cache(check_spec(spec)) is None and api.cached_check(spec) is None
+    computed = check_cached(check_spec(spec), 0, pool=pool)  # what Explore runs: eager, no mode was chosen
+    hit = check_in_cache(check_spec(spec))
+    assert (hit.cached, hit.worker_pid, pool.jobs) == (True, computed.worker_pid, 1)
+    assert api.cached_check(spec).worker_pid == computed.worker_pid  # the graph-mode benchmark reuses it
+    assert api.cached_check(spec.with_changes(mode="xla")) is None  # a chosen mode is checked in that mode
+    assert check_in_cache(check_spec(spec), 1) is None and pool.jobs == 1  # another channel is another answer

@@ -69,8 +69,7 @@ def check_cached(
     on_event: EventCallback | None = None,
 ) -> Computed[EquivalenceResult]:
     """`run_check`'s answer from this server's cache if it has one (and `fresh` is False), else computed and cached."""
-    key = (protocol.CHECK, spec, diff_channel)
-    known = None if fresh else result_cache.get(key)
+    known = None if fresh else check_in_cache(spec, diff_channel)
     if known is not None:
         return known
     data, pid = (pool or default_pool()).run_traced(
@@ -81,7 +80,7 @@ def check_cached(
         on_event=on_event,
     )
     computed = Computed(EquivalenceResult.from_dict(data), time.time(), pid)
-    result_cache.put(key, computed, len(json.dumps(data)))
+    result_cache.put((protocol.CHECK, spec, diff_channel), computed, len(json.dumps(data)))
     return computed
 
 
@@ -108,6 +107,11 @@ def kernels_cached(
     return computed
 
 
+def check_in_cache(spec: RunSpec, diff_channel: int = 0) -> Computed[EquivalenceResult] | None:
+    """`check_cached`'s answer if this server holds it, else None: never a job."""
+    return result_cache.get((protocol.CHECK, spec, diff_channel))
+
+
 def cached_benchmark(spec: RunSpec) -> Computed[BenchmarkResult] | None:
     """The last benchmark of `spec` this server ran through `benchmark_and_cache`, or None."""
     return result_cache.get((protocol.BENCH, spec))
@@ -115,7 +119,7 @@ def cached_benchmark(spec: RunSpec) -> Computed[BenchmarkResult] | None:
 
 def cached_check(spec: RunSpec) -> Computed[EquivalenceResult] | None:
     """The equivalence check this server holds for `spec` as Explore runs it (`query.check_spec`), or None."""
-    return result_cache.get((protocol.CHECK, check_spec(spec), 0))
+    return check_in_cache(check_spec(spec))
 
 
 def benchmark_and_cache(

@@ -13,8 +13,11 @@ WARMUP_DELAY_S = 3.0
 """The TensorFlow import takes a core for ~4 s: it starts once the first page (~2.5 s here) has rendered."""
 
 
-def warm_default_worker() -> None:
+def warm_default_worker(at_once: bool = False) -> None:
     """Called on every page view: start the default worker in the background if there is none, or keep it warm.
+
+    `at_once` on a page that runs a job as it opens (Explore): its worker then loads TensorFlow while the page
+    imports its own libraries, instead of after them.
 
     Without waiting (a page view costs a dictionary look-up), so Home renders as fast as without it; the first
     visitor's first job then skips the TensorFlow import and, with the default configuration, the roofline's
@@ -25,7 +28,7 @@ def warm_default_worker() -> None:
     default = RunSpec()
     default_pool().keep_warm(
         WorkerKnobs.for_spec(default),
-        delay_s=WARMUP_DELAY_S,
+        delay_s=0.0 if at_once else WARMUP_DELAY_S,
         then=lambda: run_ceilings(default.device, default.dtype, WorkerKnobs.for_spec(default)),
     )
 

@@ -146,6 +146,12 @@ class KernelsResult:
 def kernels_summary(result: KernelsResult) -> str:
     """One plain sentence: how the kernels were measured (mode, pass, oneDNN), for a caption or the CLI."""
     spec = result.spec
+    if spec.backend == "jax":
+        compiled = "the primitives JAX dispatched one by one" if spec.mode == "eager" else "what XLA compiled (jax.jit)"
+        return (
+            f"JAX, {compiled}: ops per call, without per-op times (JAX's profiler is not read); "
+            f"{spec.pass_kind} pass, {spec.dtype} on {spec.device}."
+        )
     how = {
         "graph": "graph mode: the ops TensorFlow ran after grappler's and oneDNN's rewrites",
         "eager": "eager mode: the ops dispatched one by one (no graph rewrites, no fusion)",

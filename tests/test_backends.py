@@ -195,3 +195,37 @@ def test_history_lists_each_runs_backend_and_filters_by_it(tmp_db):
     assert store.load(max(ids)).spec.backend == "jax"
     # The verdict names the backend both variants ran on.
     assert verdict_lines(store.load(max(ids)))[0][1].endswith("(vs Conv2D 1x1, both on JAX)")
+
+
+def test_compiled_ops_lists_the_entry_computation_with_what_each_fusion_fuses():
+    import jax
+    import jax.numpy as jnp
+
+    from pointwise.worker.jax_kernels import compiled_ops
+
+    a, b = jnp.ones((64, 32)), jnp.ones((32, 16))
+    text = jax.jit(lambda a, b: jnp.tanh(a @ b + 1.0)).lower(a, b).compile().as_text()
+    ops = compiled_ops(text)
+    assert ops and all(opcode not in ("parameter", "constant") for opcode, _ in ops)
+    # The matmul runs, as a dot or inside a fusion, and the tanh and the add are fused somewhere.
+    assert any(opcode == "dot" or "dot" in detail for opcode, detail in ops)
+    assert any(opcode == "fusion" and "tanh" in detail for opcode, detail in ops)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("mode", "matmul_ops"), [("graph", {"dot", "convolution", "fusion"}), ("eager", None)])
+def test_kernels_on_jax_are_what_xla_compiled_or_the_primitives_dispatched(pool, mode, matmul_ops):
+    from pointwise.jobs import kernels_cached
+    from pointwise.kernels import kernels_summary
+
+    result = kernels_cached(small_spec(backend="jax", mode=mode), fresh=True, pool=pool).result
+    assert [v.key for v in result.variants] == list(JAX_KEYS)
+    for variant in result.variants:
+        assert variant.error is None and variant.rows and variant.wall_us > 0
+        ops = {row.op for row in variant.rows}
+        assert all(row.time_us is None and row.count >= 1 for row in variant.rows)
+        if matmul_ops:
+            assert ops & matmul_ops, (variant.key, ops)
+        else:
+            assert ops & {"dot_general", "conv_general_dilated", "custom_vjp_call"}, (variant.key, ops)
+    assert kernels_summary(result).startswith("JAX, ")

@@ -8,6 +8,7 @@ finds: the server cannot know that without loading TensorFlow.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import resource
 from collections.abc import Callable
 from typing import Any
@@ -56,8 +57,9 @@ class JobHandler:
 
             return check_equivalence(spec, int(job.get("diff_channel", 0)), self.runtime).to_dict()
         if kind == protocol.KERNELS:
-            from pointwise.worker.kernels import kernels_that_ran
-
+            # TensorFlow's profiler for TensorFlow; what XLA compiled for JAX.
+            module = "jax_kernels" if self.runtime.name == "jax" else "kernels"
+            kernels_that_ran = importlib.import_module(f"pointwise.worker.{module}").kernels_that_ran
             return kernels_that_ran(spec, self.runtime).to_dict()
         return self.bench(spec, bool(job.get("measure_ceilings", True)), events, check=bool(job.get("check", True)))
 

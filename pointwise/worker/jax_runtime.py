@@ -79,21 +79,39 @@ class JaxRuntime:
 
         return run
 
-    def step(self, layer, x, mode: str, pass_kind: str) -> Callable[[], object]:
-        """The backward pass takes gradients of sum(output) with respect to every trainable weight and the input,
-        as a training step would; the outputs stay on the device. The weights are created here (`build`): tracing,
-        compiling and `PointwiseConv2D`'s tuning all happen in the first call, the cold start."""
+    def pure_step(self, layer, input_shape, pass_kind: str) -> tuple[Callable, list]:
+        """(fn(weights, x), weights): one forward (or forward+backward) call of `layer` as a pure function of its
+        trainable weights and the input, through Keras's `stateless_call`, and the weights' current values.
+
+        The backward pass takes gradients of sum(output) with respect to every trainable weight and the input, as
+        a training step would. The weights are created here (`build`) if need be."""
         if not layer.built:
-            layer.build(x.shape)
-        trainable = [v.value for v in layer.trainable_variables]
+            layer.build(input_shape)
         non_trainable = [v.value for v in layer.non_trainable_variables]
 
         def forward(weights, inputs):
             return layer.stateless_call(weights, non_trainable, inputs)[0]
 
         fn = forward if pass_kind == "forward" else jax.grad(lambda w, i: jnp.sum(forward(w, i)), argnums=(0, 1))
-        compiled = self.compile(fn, mode)
-        return lambda: compiled(trainable, x)
+        return fn, [v.value for v in layer.trainable_variables]
+
+    def step_function(self, layer, mode: str, pass_kind: str) -> Callable:
+        """What `step` calls with the input; built on its first call (tracing, compiling and `PointwiseConv2D`'s
+        tuning all happen there: the cold start)."""
+        state: dict = {}
+
+        def call(x):
+            if not state:
+                fn, state["weights"] = self.pure_step(layer, x.shape, pass_kind)
+                state["compiled"] = self.compile(fn, mode)
+            return state["compiled"](state["weights"], x)
+
+        return call
+
+    def step(self, layer, x, mode: str, pass_kind: str) -> Callable[[], object]:
+        """One call of `step_function` on `x`; the outputs stay on the device."""
+        function = self.step_function(layer, mode, pass_kind)
+        return lambda: function(x)
 
     def sync(self, device: str) -> None:
         # Outputs of one device complete in the order they were dispatched: the last one stands for all.
@@ -148,7 +166,7 @@ def _devices_or_none(kind: str) -> list:
         return []
 
 
-_INSTRUCTION = re.compile(r" = (?:\([^()]*\)|\S+) ([a-z][\w-]*)\(")
+HLO_INSTRUCTION = re.compile(r" = (?:\([^()]*\)|\S+) ([a-z][\w-]*)\(")
 """`%name = SHAPE opcode(`: a shape is one token, or a parenthesised tuple (a GPU cuBLAS call returns the output
 and its workspace: `(f32[...]{...}, s8[...]{0}) custom-call(`)."""
 
@@ -160,7 +178,7 @@ def fused_ops(compiled_text: str) -> list[str]:
     body = entry[entry.index("{") + 1 : entry.index("\n}")]
     ops = []
     for line in body.strip().splitlines():
-        instruction = _INSTRUCTION.search(line)
+        instruction = HLO_INSTRUCTION.search(line)
         if instruction is None:
             continue
         opcode = instruction.group(1)

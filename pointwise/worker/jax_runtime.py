@@ -3,8 +3,8 @@
 JAX has no graph mode: eager runs op by op, and both compiled modes ("graph", "xla") are `jax.jit`, which
 compiles the whole call with XLA. A timed step goes through Keras's `stateless_call` with the weights passed in
 as arguments, as a JAX training loop would, so they are not baked into the compiled program as constants.
-JAX dispatches asynchronously, also on a CPU: the runtime keeps the last output of each call and `sync` blocks
-on it (`block_until_ready`) before the clock is read.
+JAX dispatches asynchronously, also on a CPU: a timed CPU call waits for its output (`block_until_ready`), as a
+TensorFlow CPU call does, and `sync` blocks on the last output before the clock is read.
 """
 
 from __future__ import annotations
@@ -109,9 +109,19 @@ class JaxRuntime:
         return call
 
     def step(self, layer, x, mode: str, pass_kind: str) -> Callable[[], object]:
-        """One call of `step_function` on `x`; the outputs stay on the device."""
+        """One call of `step_function` on `x`, waiting for its output (which stays on the device).
+
+        Each call waits, as a TensorFlow call on a CPU does (its kernels finish before it returns), so that both
+        backends are timed alike and a block's calls never overlap; on a GPU, like TensorFlow's, calls queue and
+        `sync` waits at the end of the block."""
         function = self.step_function(layer, mode, pass_kind)
-        return lambda: function(x)
+        if self._on_gpu(x):
+            return lambda: function(x)
+        return lambda: jax.block_until_ready(function(x))
+
+    @staticmethod
+    def _on_gpu(x) -> bool:
+        return any(device.platform == "gpu" for device in x.devices())
 
     def sync(self, device: str) -> None:
         # Outputs of one device complete in the order they were dispatched: the last one stands for all.

@@ -53,6 +53,9 @@ class EquivalenceReport:
     max_rel_err: float | None = None
     max_rel_err_vs_float64: float | None = None
     baseline_max_rel_err_vs_float64: float | None = None
+    max_rel_err_vs_tensorflow: float | None = None
+    """Against TensorFlow's Conv2D 1x1 on the same input and weights, for a run on another backend; None on
+    TensorFlow itself, for a benchmark's check, or where TensorFlow is absent or cannot run it."""
     diff_map: list[list[float]] | None = field(default=None, repr=False)
     diff_histogram: dict[str, list[float]] | None = field(default=None, repr=False)
 

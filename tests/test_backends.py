@@ -11,6 +11,7 @@ import pytest
 from conftest import ROOT, small_spec
 from pointwise.backends import BACKEND_ENV, installed_backends, missing_backends_text
 from pointwise.errors import InvalidSpecError
+from pointwise.frames import equivalence_frame
 from pointwise.jobs import WorkerKnobs, run_benchmark, run_check
 from pointwise.results import stored_spec
 from pointwise.spec import make_run_spec
@@ -82,6 +83,10 @@ def test_jax_worker_checks_every_jax_variant_against_conv2d_and_float64(pool):
         assert report.equivalent, report
         assert report.max_rel_err <= report.rel_tolerance
         assert 0 < report.max_rel_err_vs_float64 <= report.rel_tolerance
+        # The same input and weights given to TensorFlow's Conv2D 1x1, with the same tolerance.
+        assert report.max_rel_err_vs_tensorflow is not None and report.max_rel_err_vs_tensorflow <= report.rel_tolerance
+    assert "err vs TF Conv2D" in equivalence_frame(result.reports)
+    assert "err vs TF Conv2D" not in equivalence_frame(run_check(small_spec(), pool=pool).reports)
     float64 = run_check(spec.with_changes(dtype="float64", mode="eager"), pool=pool)
     assert all(r.equivalent and r.max_rel_err_vs_float64 <= r.rel_tolerance for r in float64.reports)
 

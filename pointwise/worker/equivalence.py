@@ -12,6 +12,7 @@ output adds u*|y|. Two correct implementations therefore differ by at most 2*(C+
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -22,6 +23,7 @@ from pointwise.layers import make_layer
 from pointwise.results import EquivalenceReport, EquivalenceResult
 from pointwise.spec import RunSpec, format_shape
 from pointwise.variants import BASELINE_KEY, VARIANTS, Variant
+from pointwise.worker.cross_backend import tensorflow_conv2d
 from pointwise.worker.runtime import SLAB_ELEMENTS, Runtime, default_runtime
 
 UNIT_ROUNDOFF = {"float64": 2.0**-53, "float32": 2.0**-24, "float16": 2.0**-11, "bfloat16": 2.0**-8}
@@ -36,12 +38,15 @@ def relative_tolerance(dtype: str, channels: int) -> float:
     return 2.0 * (channels + 2) * UNIT_ROUNDOFF[dtype]
 
 
-def check_equivalence(spec: RunSpec, diff_channel: int = 0, runtime: Runtime | None = None) -> EquivalenceResult:
+def check_equivalence(
+    spec: RunSpec, diff_channel: int = 0, runtime: Runtime | None = None, versus_tensorflow: bool = False
+) -> EquivalenceResult:
     """Run the baseline and every variant of `spec`; report each one's agreement with the baseline.
 
     `diff_channel` selects which output channel's |variant - baseline| map (batch item 0) is returned for
     the heatmap. Outputs are kept in the run's dtype and compared in float64 slab by slab (`_Reference`),
-    so the check holds two outputs at a time and never a full-size float64 array.
+    so the check holds two outputs at a time and never a full-size float64 array. With `versus_tensorflow`, a
+    run on another backend also compares every output with TensorFlow's Conv2D 1x1 (`cross_backend`).
     """
     runtime = runtime or default_runtime()
     runtime.seed(spec.seed)
@@ -56,16 +61,20 @@ def check_equivalence(spec: RunSpec, diff_channel: int = 0, runtime: Runtime | N
         out, error = _run(runtime, baseline, x, spec.mode)
         vs_reference = _compare(reference, out, None).vs_reference.value if out is not None else None
         base = _Baseline(baseline, out, error, vs_reference, reference, diff_channel)
+        tensorflow_out = None
+        if versus_tensorflow and runtime.name != "tensorflow":
+            tensorflow_out, _ = tensorflow_conv2d(x, kernel, bias)
         reports = []
         for key in spec.variants:
             if key == BASELINE_KEY:
-                reports.append(_report(spec, key, baseline, base.out, base.error, base))
+                report = _report(spec, key, baseline, base.out, base.error, base)
+                reports.append(_versus(report, base.out, reference, tensorflow_out))
                 continue
             layer = make_layer(key, spec.filters, use_bias=spec.use_bias, dtype=spec.dtype)
             layer.build(x.shape)
             _share_weights(layer, kernel, bias)
             out, error = _run(runtime, layer, x, spec.mode)
-            reports.append(_report(spec, key, layer, out, error, base))
+            reports.append(_versus(_report(spec, key, layer, out, error, base), out, reference, tensorflow_out))
             # Drop this variant's output before the next one runs: at most two outputs are alive at once.
             del layer, out
     return EquivalenceResult(spec=spec, reports=tuple(reports), diff_channel=diff_channel)
@@ -127,6 +136,20 @@ def _run(runtime: Runtime, layer, x, mode: str) -> tuple[np.ndarray | None, str 
     except runtime.run_errors as exc:
         first_line = (getattr(exc, "message", None) or str(exc)).strip().splitlines()[0]
         return None, f"TensorFlow cannot run it here: {first_line}"
+
+
+def _versus(report: EquivalenceReport, out, reference: _Reference, tensorflow_out) -> EquivalenceReport:
+    """`report` with its output's largest difference from TensorFlow's Conv2D 1x1, normalised as every error."""
+    if tensorflow_out is None or out is None or out.size != tensorflow_out.size:
+        return report
+    value = _compare(reference, out, tensorflow_out).vs_baseline.value
+    if report.equivalent and (value is None or value > report.rel_tolerance):
+        # The same tolerance as against this backend's own Conv2D: two correct orders of summation.
+        reason = (
+            f"Differs from TensorFlow's Conv2D 1x1 by {value if value is not None else 'inf'} relative to |x|@|w|+|b|."
+        )
+        return dataclasses.replace(report, max_rel_err_vs_tensorflow=value, equivalent=False, reason=reason)
+    return dataclasses.replace(report, max_rel_err_vs_tensorflow=value)
 
 
 def _as_float64(tensor) -> np.ndarray:

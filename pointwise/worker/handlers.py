@@ -55,7 +55,8 @@ class JobHandler:
         if kind == protocol.CHECK:
             from pointwise.worker.equivalence import check_equivalence
 
-            return check_equivalence(spec, int(job.get("diff_channel", 0)), self.runtime).to_dict()
+            channel = int(job.get("diff_channel", 0))
+            return check_equivalence(spec, channel, self.runtime, versus_tensorflow=True).to_dict()
         if kind == protocol.KERNELS:
             # TensorFlow's profiler for TensorFlow; what XLA compiled for JAX.
             module = "jax_kernels" if self.runtime.name == "jax" else "kernels"

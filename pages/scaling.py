@@ -2,12 +2,18 @@ import streamlit as st
 
 from app import page_setup
 from pointwise import InvalidSpecError
+from pointwise.backends import BACKEND_LABELS
 from pointwise.charts import roofline_chart, speedup_heatmap, sweep_chart
 from pointwise.frames import STATS_TABLE_FORMATS, STATS_TABLE_HELP, heatmap_variant_options, sweep_frame, sweep_table
 from pointwise.sweep import MAX_POINTS, PARAMETER_LABELS, SWEEP_PARAMETERS, plan_grid, run_sweep, sweep_axes
 from pointwise.text import escape_markdown
 from pointwise.ui import report_interrupted_job, show_context_messages
 from pointwise.ui.live import run_sweep_live
+
+
+def on_backend(points_done) -> str:
+    """The suffix " on JAX" (the Keras backend the sweep ran on) for the charts' titles; "" before any point."""
+    return f" on {BACKEND_LABELS[points_done[0].result.spec.backend]}" if points_done else ""
 
 
 def time_chart(points_done, axes, key: str) -> None:
@@ -21,7 +27,7 @@ def time_chart(points_done, axes, key: str) -> None:
             second=others[0] if others else None,
             y="median_ms",
             y_title="time per call (ms)",
-            title=f"Time per call vs {PARAMETER_LABELS[first]} (median, 95% CI band)",
+            title=f"Time per call vs {PARAMETER_LABELS[first]}{on_backend(points_done)} (median, 95% CI band)",
             band=("ci95_low_ms", "ci95_high_ms"),
         ),
         key=key,
@@ -79,13 +85,17 @@ if "sweep_result" in st.session_state:
     line = dict(frame=frame, x=first, labels=PARAMETER_LABELS, second=second)
     time_chart(points_done, axes, key="sweep_time")
     left, right = st.columns(2)
-    left.plotly_chart(sweep_chart(**line, y="gflops_per_s", y_title="GFLOP/s", title=f"Throughput vs {swept}"))
+    left.plotly_chart(
+        sweep_chart(
+            **line, y="gflops_per_s", y_title="GFLOP/s", title=f"Throughput vs {swept}{on_backend(points_done)}"
+        )
+    )
     right.plotly_chart(
         sweep_chart(
             **line,
             y="speedup_vs_conv2d",
             y_title="speedup vs Conv2D 1x1",
-            title=f"Speedup vs {swept} (95% CI band)",
+            title=f"Speedup vs {swept}{on_backend(points_done)} (95% CI band)",
             band=("speedup_ci95_low", "speedup_ci95_high"),
             log_y=False,
         )

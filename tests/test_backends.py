@@ -234,3 +234,22 @@ def test_kernels_on_jax_are_what_xla_compiled_or_the_primitives_dispatched(pool,
         else:
             assert ops & {"dot_general", "conv_general_dilated", "custom_vjp_call"}, (variant.key, ops)
     assert kernels_summary(result).startswith("JAX, ")
+
+
+@pytest.mark.slow
+def test_scaling_on_jax_names_the_backend_in_its_charts(tmp_db):
+    at = _benchmark_page(
+        {"batch": "1", "height": "4", "width": "4", "channels": "3", "filters": "2", "samples": "3", "backend": "jax"}
+    )
+    at.switch_page("pages/scaling.py")
+    at.run()
+    at.sidebar.multiselect(key="variants").set_value(["conv2d_1x1", "dense"])
+    at.run()
+    form_inputs = [n for n in at.number_input if n.label in ("from", "to", "points")]
+    for widget, value in zip(form_inputs, (2, 4, 2), strict=True):
+        widget.set_value(value)
+    next(b for b in at.button if b.label == "Run sweep").click()
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    titles = [json.loads(chart.proto.spec)["layout"]["title"]["text"] for chart in at.get("plotly_chart")[:3]]
+    assert all(" on JAX" in title for title in titles), titles

@@ -20,8 +20,9 @@ from pointwise.results import stored_spec
 from pointwise.spec import RunSpec, is_gpu
 from pointwise.variants import VARIANTS
 
-KERNELS_BACKEND = "tensorflow"
-"""The kernels are read from TensorFlow's profiler and graphs: other Keras backends are refused, naming the field."""
+KERNELS_BACKENDS = ("tensorflow", "jax")
+"""TensorFlow's are read from its profiler and graphs (with times); JAX's from what XLA compiled (counts only,
+`pointwise.worker.jax_kernels`). A backend without a reader is refused, naming the field."""
 BOOKKEEPING_OPS = frozenset({"_Arg", "_Retval", "NoOp", "Const", "Identity"})
 """Graph plumbing: listed only when it was traced with a cost (they usually cost nothing)."""
 

@@ -61,6 +61,11 @@ def test_jax_from_the_sidebar_runs_explore_and_benchmark_and_the_verdict_says_ja
     table = _main(page).locator('[data-testid="stDataFrame"]').first
     expect(table).to_be_visible(timeout=RUN_LIMIT_MS)
     assert_no_exception(page)
+    # What XLA compiled each variant into, counted per call.
+    kernels = _main(page).locator('[data-testid="stExpander"]').filter(has_text="Kernels that ran")
+    kernels.get_by_text("Kernels that ran").click()
+    expect(kernels.get_by_text(re.compile(r"Measured in JAX, what XLA compiled"))).to_be_visible(timeout=RUN_LIMIT_MS)
+    expect(kernels.locator('[data-testid="stDataFrame"]')).to_be_visible()
 
     _sidebar(page).get_by_role("link", name="Benchmark").click()
     wait_rendered(page)

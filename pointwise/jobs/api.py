@@ -17,7 +17,7 @@ from pointwise.errors import InvalidSpecError
 from pointwise.jobs.cache import Computed, ResultCache
 from pointwise.jobs.knobs import WorkerKnobs
 from pointwise.jobs.pool import EventCallback, WorkerPool
-from pointwise.kernels import KERNELS_BACKEND, KernelsResult
+from pointwise.kernels import KERNELS_BACKENDS, KernelsResult
 from pointwise.query import check_spec
 from pointwise.results import BenchmarkResult, Ceilings, EquivalenceReport, EquivalenceResult
 from pointwise.spec import RunSpec, is_gpu
@@ -88,9 +88,11 @@ def kernels_cached(
     spec: RunSpec, *, fresh: bool = False, pool: WorkerPool | None = None, on_event: EventCallback | None = None
 ) -> Computed[KernelsResult]:
     """The ops each variant of `spec` ran, with their share of the call's time (`pointwise.worker.kernels`); from
-    this server's cache if it has them (and `fresh` is False), else profiled now and cached. TensorFlow only."""
-    if spec.backend != KERNELS_BACKEND:
-        raise InvalidSpecError("backend", spec.backend, f"{KERNELS_BACKEND}: the kernels are read from its profiler")
+    this server's cache if it has them (and `fresh` is False), else profiled now and cached."""
+    if spec.backend not in KERNELS_BACKENDS:
+        raise InvalidSpecError(
+            "backend", spec.backend, f"one of {', '.join(KERNELS_BACKENDS)}: a backend they are read from"
+        )
     key = (protocol.KERNELS, spec)
     known = None if fresh else result_cache.get(key)
     if known is not None:

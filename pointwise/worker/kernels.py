@@ -1,6 +1,6 @@
 """The kernels that ran: profile each variant's call and name the ops TensorFlow executed. Runs in the worker.
 
-TensorFlow only (the job is refused for other backends on the server). Each variant is built and stepped as the
+TensorFlow's (a JAX worker runs `jax_kernels` instead). Each variant is built and stepped as the
 timer does it (`TensorFlowRuntime.step_function`): one cold call, a warm-up, then
 a few calls under TensorFlow's profiler (`tf.profiler.experimental`, host trace). What the trace holds depends
 on the mode:

@@ -1,10 +1,12 @@
 """The server's result caches (`pointwise.jobs.cache`, `jobs.api`) and the live sample stream (`pointwise.live`)."""
 
+import threading
 import time
 
 import pytest
 
 from pointwise import protocol
+from pointwise.errors import WorkerCrashedError
 from pointwise.jobs import Computed, ResultCache, api, cached_benchmark, check_cached, check_in_cache
 from pointwise.live import MIN_SAMPLES, REDRAW_S, SampleStream
 from pointwise.query import check_spec
@@ -136,3 +138,86 @@ def test_a_held_check_answers_without_a_job_and_a_benchmark_finds_explores_check
     assert api.cached_check(spec).worker_pid == computed.worker_pid  # the graph-mode benchmark reuses it
     assert api.cached_check(spec.with_changes(mode="xla")) is None  # a chosen mode is checked in that mode
     assert check_in_cache(check_spec(spec), 1) is None and pool.jobs == 1  # another channel is another answer
+
+
+class _SlowPool(_CountingPool):
+    """A check job that takes `seconds`, and fails first if `fail_first`: for callers asking at the same time."""
+
+    def __init__(self, spec, seconds: float, fail_first: bool = False) -> None:
+        super().__init__(spec)
+        self.seconds, self.fail_first = seconds, fail_first
+
+    def run_traced(self, kind, payload, **kwargs):
+        time.sleep(self.seconds)
+        if self.fail_first and self.jobs == 0:
+            self.jobs += 1
+            raise WorkerCrashedError("the first job's worker died")
+        return super().run_traced(kind, payload, **kwargs)
+
+
+def _ask_at_once(spec, pool, callers: int = 3) -> list:
+    answers: list = [None] * callers
+    waits = [0] * callers
+
+    def ask(index: int) -> None:
+        def on_event(event):
+            waits[index] += event["event"] == protocol.QUEUED
+
+        try:
+            answers[index] = check_cached(spec, 0, pool=pool, on_event=on_event)
+        except WorkerCrashedError as exc:
+            answers[index] = exc
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(callers)]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.05)  # the first caller's job is under way when the others ask
+    for thread in threads:
+        thread.join(timeout=30)
+    return answers, waits
+
+
+def test_callers_asking_for_a_check_being_computed_wait_for_it_instead_of_queueing_it_again(empty_cache):
+    spec = make_run_spec(batch=1, height=4, width=4, channels=3, filters=2)
+    pool = _SlowPool(spec, seconds=1.2)
+    answers, waits = _ask_at_once(spec, pool)
+    assert pool.jobs == 1
+    assert [a.cached for a in answers] == [False, True, True] and {a.worker_pid for a in answers} == {1001}
+    assert waits[1] >= 1 and waits[2] >= 1, "a waiting caller is told it waits (and could cancel there)"
+
+
+def test_when_the_computation_waited_for_fails_a_waiting_caller_computes(empty_cache):
+    spec = make_run_spec(batch=1, height=4, width=4, channels=3, filters=2)
+    pool = _SlowPool(spec, seconds=0.5, fail_first=True)
+    answers, _ = _ask_at_once(spec, pool, callers=2)
+    assert isinstance(answers[0], WorkerCrashedError)
+    assert answers[1].worker_pid == 1002 and pool.jobs == 2
+    assert check_in_cache(spec).worker_pid == 1002
+
+
+class _WarmUpPool:
+    """Answers the warm-up's check and ceilings jobs, recording their kinds."""
+
+    def __init__(self) -> None:
+        self.kinds: list[str] = []
+
+    def run_traced(self, kind, payload, **_):
+        self.kinds.append(kind)
+        return {"spec": payload["spec"], "diff_channel": payload["diff_channel"], "variants": []}, 77
+
+    def run(self, kind, payload, **_):
+        self.kinds.append(kind)
+        values = dict(peak_gflops_per_s=100.0, bandwidth_gb_per_s=10.0, gemm_size=512, stream_bytes=2**26)
+        return {"device": payload["device"], "dtype": payload["dtype"], **values}
+
+
+def test_the_warm_up_checks_the_default_configuration_so_explore_answers_it_from_the_cache(empty_cache, monkeypatch):
+    from pointwise.query import default_config, spec_values
+    from pointwise.ui.session import answer_the_default
+
+    monkeypatch.setattr(api, "_ceilings", {})  # this test's made-up ceilings must not reach later benchmarks
+    pool = _WarmUpPool()
+    answer_the_default(pool)
+    assert pool.kinds == [protocol.CHECK, protocol.CEILINGS]
+    sidebar_default = make_run_spec(**spec_values(default_config()))  # what Explore checks on a first visit
+    assert check_in_cache(check_spec(sidebar_default)).worker_pid == 77

@@ -68,20 +68,23 @@ def check_cached(
     pool: WorkerPool | None = None,
     on_event: EventCallback | None = None,
 ) -> Computed[EquivalenceResult]:
-    """`run_check`'s answer from this server's cache if it has one (and `fresh` is False), else computed and cached."""
-    known = None if fresh else check_in_cache(spec, diff_channel)
-    if known is not None:
-        return known
-    data, pid = (pool or default_pool()).run_traced(
-        protocol.CHECK,
-        {"spec": spec.to_dict(), "diff_channel": diff_channel},
-        device=spec.device,
-        knobs=WorkerKnobs.for_spec(spec),
-        on_event=on_event,
+    """`run_check`'s answer from this server's cache if it has one (and `fresh` is False), else computed and cached
+    (or, while another caller computes it, that caller's answer: `ResultCache.get_or_compute`)."""
+    on_event = on_event or (lambda event: None)
+
+    def compute() -> tuple[Computed[EquivalenceResult], int]:
+        data, pid = (pool or default_pool()).run_traced(
+            protocol.CHECK,
+            {"spec": spec.to_dict(), "diff_channel": diff_channel},
+            device=spec.device,
+            knobs=WorkerKnobs.for_spec(spec),
+            on_event=on_event,
+        )
+        return Computed(EquivalenceResult.from_dict(data), time.time(), pid), len(json.dumps(data))
+
+    return result_cache.get_or_compute(
+        (protocol.CHECK, spec, diff_channel), compute, fresh=fresh, on_wait=lambda: on_event(protocol.queued_event(0))
     )
-    computed = Computed(EquivalenceResult.from_dict(data), time.time(), pid)
-    result_cache.put((protocol.CHECK, spec, diff_channel), computed, len(json.dumps(data)))
-    return computed
 
 
 def kernels_cached(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import collections
 import threading
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
@@ -21,6 +21,8 @@ T = TypeVar("T")
 MAX_ENTRIES = 64
 MAX_BYTES = 64 * 2**20
 """64 results or 64 MiB: a few hundred kB per equivalence result (its diff map), tens of kB per benchmark."""
+WAIT_S = 0.5
+"""How often a caller waiting for another caller's computation of the same answer is told it still waits."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class ResultCache:
         self._entries: collections.OrderedDict[Hashable, tuple[Computed, int]] = collections.OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
+        self._in_flight: dict[Hashable, threading.Event] = {}
 
     def get(self, key: Hashable) -> Computed | None:
         """The stored result for `key`, marked cached (and now the most recently used), or None."""
@@ -74,6 +77,43 @@ class ResultCache:
             while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
                 _, (_, evicted_bytes) = self._entries.popitem(last=False)
                 self._bytes -= evicted_bytes
+
+    def get_or_compute(
+        self,
+        key: Hashable,
+        compute: Callable[[], tuple[Computed, int]],
+        *,
+        fresh: bool = False,
+        on_wait: Callable[[], None] = lambda: None,
+    ) -> Computed:
+        """The stored answer for `key` (unless `fresh`), else `compute()`'s (result, size in bytes), stored.
+
+        One computation per key at a time: a caller asking while another computes the same answer (a visitor
+        while the warm-up checks the default configuration, two visitors at once) waits for that answer instead
+        of queueing the same job behind it, calling `on_wait` every `WAIT_S` (it may raise, to stop waiting).
+        If that computation fails, the waiting caller computes.
+        """
+        while True:
+            if not fresh:
+                known = self.get(key)
+                if known is not None:
+                    return known
+            with self._lock:
+                running = self._in_flight.get(key)
+                if running is None:
+                    running = self._in_flight[key] = threading.Event()
+                    break
+            while not running.wait(WAIT_S):
+                on_wait()
+            fresh = False  # the answer just computed for someone else is as fresh as a new one
+        try:
+            computed, size_bytes = compute()
+            self.put(key, computed, size_bytes)
+            return computed
+        finally:
+            with self._lock:
+                del self._in_flight[key]
+            running.set()
 
     def __len__(self) -> int:
         with self._lock:

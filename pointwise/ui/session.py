@@ -6,8 +6,10 @@ import secrets
 
 import streamlit as st
 
-from pointwise.jobs import WorkerKnobs, default_pool, run_ceilings
-from pointwise.spec import RunSpec
+from pointwise.errors import InvalidSpecError
+from pointwise.jobs import WorkerKnobs, WorkerPool, check_cached, default_pool, run_ceilings
+from pointwise.query import check_spec
+from pointwise.spec import RunSpec, check_live_size, make_run_spec
 
 WARMUP_DELAY_S = 3.0
 """The TensorFlow import takes a core for ~4 s: it starts once the first page (~2.5 s here) has rendered."""
@@ -20,17 +22,29 @@ def warm_default_worker(at_once: bool = False) -> None:
     imports its own libraries, instead of after them.
 
     Without waiting (a page view costs a dictionary look-up), so Home renders as fast as without it; the first
-    visitor's first job then skips the TensorFlow import and, with the default configuration, the roofline's
-    ceilings, measured right after the warm-up; and the pool does not retire a worker people are using. (An
+    visitor's first job then skips the TensorFlow import and, with the default configuration, the equivalence
+    check and the roofline's ceilings, computed right after the warm-up (`answer_the_default`); and the pool does
+    not retire a worker people are using. (An
     earlier version imported TensorFlow at the lowest CPU priority instead of later: on a busy host some of
     TensorFlow's threads kept that priority, and measuring the ceilings took minutes.)
     """
-    default = RunSpec()
     default_pool().keep_warm(
-        WorkerKnobs.for_spec(default),
-        delay_s=0.0 if at_once else WARMUP_DELAY_S,
-        then=lambda: run_ceilings(default.device, default.dtype, WorkerKnobs.for_spec(default)),
+        WorkerKnobs.for_spec(RunSpec()), delay_s=0.0 if at_once else WARMUP_DELAY_S, then=answer_the_default
     )
+
+
+def answer_the_default(pool: WorkerPool | None = None) -> None:
+    """What a warm default worker computes before anyone asks: the default configuration's equivalence check as
+    Explore runs it (cached; a visitor asking meanwhile waits for this answer rather than queueing a second one),
+    then the roofline ceilings of the default settings. Not the check where this server's limits refuse it."""
+    default = RunSpec()
+    try:
+        check_live_size(make_run_spec())  # the sidebar's defaults, under this server's limits
+    except InvalidSpecError:
+        pass
+    else:
+        check_cached(check_spec(default), pool=pool)
+    run_ceilings(default.device, default.dtype, WorkerKnobs.for_spec(default), pool=pool)
 
 
 def visitor_token() -> str:

@@ -16,7 +16,8 @@ One JSON object per line. The server writes jobs to the worker's stdin; the work
             "message": str}
 
 The pool adds three events of its own for its callers, never sent over the pipe: "queued" (with the number of
-jobs ahead), "starting" (a worker is loading TensorFlow) and "running" (a heartbeat while the job is quiet).
+jobs ahead), "starting" (a worker is loading TensorFlow) and "running" (a heartbeat while the job is quiet); it
+passes the worker's "ready" on to the caller whose job started it.
 
 An `InvalidSpecError` crosses as field/value/expected and is rebuilt on the server, so its message reads as it
 would have locally; any other `PointwiseError` crosses as its message; anything else as "Type: message".

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from pointwise.errors import InvalidSpecError, JobCancelledError, PointwiseError
 from pointwise.jobs import EventCallback, WorkerPool, run_benchmark
 from pointwise.limits import active_limits
-from pointwise.protocol import PHASE, POINT, PROGRESS, STARTING
+from pointwise.protocol import POINT, PROGRESS, READY, STARTING
 from pointwise.results import BenchmarkResult
 from pointwise.spec import RunSpec
 from pointwise.sweep import format_duration
@@ -114,35 +114,38 @@ class _RunClock:
         self.on_event = on_event
         self.start = time.monotonic()
         self.worker_started_at: float | None = None
-        self.job_started_at: float | None = None
+        self.worker_ready_at: float | None = None
         self.first_sample_at: float | None = None
+        self.last_sample_at: float | None = None
 
     def __call__(self, event: dict) -> None:
         kind, now = event.get("event"), time.monotonic()
-        if kind == STARTING and self.worker_started_at is None:
+        if kind == STARTING:
             self.worker_started_at = now
-        elif kind == PHASE and self.job_started_at is None:
-            self.job_started_at = now
-        elif kind == PROGRESS and self.first_sample_at is None:
-            self.first_sample_at = now
+        elif kind == READY:
+            self.worker_ready_at = now
+        elif kind == PROGRESS:
+            self.first_sample_at = self.first_sample_at or now
+            self.last_sample_at = now
         if self.on_event:
             self.on_event(event)
 
     @property
     def worker_start_s(self) -> float | None:
         """How long the worker took to load TensorFlow, if this run had to start one."""
-        if self.worker_started_at is None:
+        if self.worker_started_at is None or self.worker_ready_at is None:
             return None
-        return (self.job_started_at or time.monotonic()) - self.worker_started_at
+        return self.worker_ready_at - self.worker_started_at
 
     def costs(self, base: CostModel, variants: int, samples: int) -> CostModel:
-        """`base` with this (baseline) run's measured set-up and round times."""
+        """`base` with this run's measured times: per round of samples, and the rest of the job (building,
+        warming up and checking the variants, the environment card) per variant."""
         end = time.monotonic()
-        job_start = self.job_started_at or self.start
-        first_sample = self.first_sample_at or job_start
+        job_start = self.worker_ready_at or self.start
+        first, last = self.first_sample_at or job_start, self.last_sample_at or end
         return base.measured(
-            round_s=max((end - first_sample) / samples, 1e-3),
-            setup_per_variant_s=max(first_sample - job_start, 0.0) / variants,
+            round_s=max((last - first) / max(samples - 1, 1), 1e-3),
+            setup_per_variant_s=max((first - job_start) + (end - last), 0.0) / variants,
             worker_start_s=self.worker_start_s,
         )
 

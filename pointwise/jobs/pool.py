@@ -210,6 +210,7 @@ class WorkerPool:
             if protocol.kind_of(event) == protocol.READY:
                 worker.idle_rss_bytes = worker.rss_bytes()
                 worker.ready = True
+                on_event(event)  # when the start ended: the tune prices worker starts by it
 
     def _run_on(self, worker, kind, payload, on_event, limit, cancel) -> Any:
         job_id = uuid.uuid4().hex

@@ -1,4 +1,5 @@
-"""`python -m pointwise`: list variants, check equivalence, benchmark, sweep, measure ceilings, tune.
+"""`python -m pointwise`: list variants, check equivalence, benchmark, sweep, measure ceilings, tune, study
+a model.
 
 Exit status: 0 on success, 2 on bad input (one line on stderr naming the field), 1 when a job fails
 (worker crash, time limit).
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from pointwise.backends import BACKENDS, DEFAULT_BACKEND
+from pointwise.cli_model import add_model_parser, cmd_model
 from pointwise.cli_output import JsonDestination, TerminalProgress, check_table
 from pointwise.cli_tune import add_tune_parser, run_tune_command
 from pointwise.errors import InvalidSpecError, PointwiseError
@@ -138,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     ceilings.add_argument("--onednn", default="default", help="default|on|off")
     ceilings.add_argument("--json", dest="json_out", nargs="?", const="-", default=None, metavar="FILE")
     add_tune_parser(sub, (DEFAULT_SHAPE, DEFAULT_FILTERS))
+    add_model_parser(sub)
     return parser
 
 
@@ -292,6 +295,7 @@ COMMANDS = {
     "sweep": _cmd_sweep,
     "ceilings": _cmd_ceilings,
     "tune": run_tune_command,
+    "model": cmd_model,
 }
 
 

@@ -41,6 +41,9 @@ class Limits:
         worker_idle_s: an idle worker process is retired after this.
         max_workers: warm worker processes kept at once (each holds ~0.5 GiB).
         max_tune_budget_s: the longest time budget one tune (`pointwise.tune`) may be given.
+        model_max_input: the largest input side of a real network (Models page, `pointwise model`).
+        model_max_batch: the largest batch a real network is timed at.
+        model_max_gflop: the estimated GFLOP of one forward pass of the batch (network x input x batch).
     """
 
     memory_budget_mb: int
@@ -52,6 +55,9 @@ class Limits:
     worker_idle_s: float
     max_workers: int
     max_tune_budget_s: float
+    model_max_input: int = 512
+    model_max_batch: int = 64
+    model_max_gflop: int = 1000
 
 
 LIMIT_RANGES: dict[str, tuple[float, float]] = {
@@ -64,6 +70,9 @@ LIMIT_RANGES: dict[str, tuple[float, float]] = {
     "worker_idle_s": (1, 86_400),
     "max_workers": (1, 64),
     "max_tune_budget_s": (10, 86_400),
+    "model_max_input": (32, 1024),
+    "model_max_batch": (1, 512),
+    "model_max_gflop": (1, 100_000),
 }
 """Inclusive ranges for the overrides: finite, and wide enough for any real deployment. 2,000 samples is what a
 run accepts; 576 sweep points is 24 x 24, the most two sweep axes hold."""
@@ -89,6 +98,10 @@ DEMO_LIMITS = Limits(
     worker_idle_s=120.0,
     max_workers=1,
     max_tune_budget_s=90.0,
+    # MobileNetV2, MobileNetV3Small and EfficientNetB0 at 224 and batch 8 fit (5-7 GFLOP); ResNet50 there does not.
+    model_max_input=224,
+    model_max_batch=8,
+    model_max_gflop=20,
 )
 
 

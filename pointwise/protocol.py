@@ -2,15 +2,16 @@
 
 One JSON object per line. The server writes jobs to the worker's stdin; the worker writes events to stdout:
 
-    job:   {"id": str, "kind": "devices" | "check" | "bench" | "ceilings" | "forms" | "kernels", ...}
+    job:   {"id": str, "kind": "devices" | "check" | "bench" | "ceilings" | "forms" | "kernels" | "model", ...}
            check: "spec" (`RunSpec.to_dict`), "diff_channel"; bench: "spec", "measure_ceilings" (bool, default
            true: the server asks only when it has none cached), "check" (bool, default true: false when the
            server holds this spec's equivalence and attaches it itself); ceilings: "device", "dtype";
-           forms: "inputs", "kernel", "bias" (nested lists); kernels: "spec" (the ops each variant ran)
+           forms: "inputs", "kernel", "bias" (nested lists); kernels: "spec" (the ops each variant ran);
+           model: "request" (`ModelRequest.to_dict`)
     event: {"event": "ready", "pid": int}                                    once, after TensorFlow loads
            {"id": str, "event": "progress", "variant": str, "done": int, "total": int, "per_call_s": float}
                                                       one timed sample, sent as taken (`pointwise.live`)
-           {"id": str, "event": "phase", "text": str}                       a bench job's untimed steps
+           {"id": str, "event": "phase", "text": str}              a bench or model job's untimed steps
            {"id": str, "event": "result", "result": {...}}     plain data; a bench result has raw samples only
            {"id": str, "event": "error", "error_type": str, "field": str | None, "value": ..., "expected": ...,
             "message": str}
@@ -39,7 +40,8 @@ BENCH = "bench"
 CEILINGS = "ceilings"
 FORMS = "forms"
 KERNELS = "kernels"
-JOB_KINDS = (DEVICES, CHECK, BENCH, CEILINGS, FORMS, KERNELS)
+MODEL = "model"
+JOB_KINDS = (DEVICES, CHECK, BENCH, CEILINGS, FORMS, KERNELS, MODEL)
 
 # Events the worker sends.
 READY = "ready"

@@ -18,6 +18,7 @@ from pointwise.jobs.cache import Computed, ResultCache
 from pointwise.jobs.knobs import WorkerKnobs
 from pointwise.jobs.pool import EventCallback, WorkerPool
 from pointwise.kernels import KERNELS_BACKENDS, KernelsResult
+from pointwise.models import ModelRequest
 from pointwise.query import check_spec
 from pointwise.results import BenchmarkResult, Ceilings, EquivalenceReport, EquivalenceResult
 from pointwise.spec import RunSpec, is_gpu
@@ -192,6 +193,33 @@ def run_benchmark(
     if result.ceilings is not None:
         _ceilings[cache_key] = result.ceilings
     return result
+
+
+def model_cached(
+    request: ModelRequest,
+    *,
+    fresh: bool = False,
+    pool: WorkerPool | None = None,
+    on_event: EventCallback | None = None,
+    time_limit_s: float | None = None,
+) -> Computed[dict]:
+    """A real network's inventory (and, with `request.convert`, conversion checks and raw timings) from a worker
+    (`pointwise.worker.models`), or from this server's cache; `pointwise.model_frames` derives the statistics."""
+    key = (protocol.MODEL, request)
+    known = None if fresh else result_cache.get(key)
+    if known is not None:
+        return known
+    data, pid = (pool or default_pool()).run_traced(
+        protocol.MODEL,
+        {"request": request.to_dict()},
+        device="CPU:0",
+        knobs=WorkerKnobs(),
+        on_event=on_event,
+        time_limit_s=time_limit_s,
+    )
+    computed = Computed(data, time.time(), pid)
+    result_cache.put(key, computed, len(json.dumps(data)))
+    return computed
 
 
 def run_lesson_forms(

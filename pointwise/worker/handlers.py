@@ -44,6 +44,8 @@ class JobHandler:
             from pointwise.worker.lesson_forms import lesson_forms
 
             return lesson_forms(job["inputs"], job["kernel"], job["bias"])
+        if kind == protocol.MODEL:
+            return self.model(job["request"], events)
         if kind not in (protocol.CHECK, protocol.BENCH, protocol.KERNELS):
             raise ValueError(f"unknown job kind {kind!r}")
         spec = stored_spec(job["spec"])
@@ -68,6 +70,12 @@ class JobHandler:
         from pointwise.worker.ceilings import measure_ceilings
 
         return measure_ceilings(device, dtype, self.runtime).to_dict()
+
+    def model(self, request: dict, events: JobEvents) -> dict:
+        from pointwise.models import model_request_from_dict
+        from pointwise.worker.models import run_model_job
+
+        return run_model_job(model_request_from_dict(request), events)
 
     def bench(self, spec: RunSpec, measure_ceilings: bool, events: JobEvents, check: bool = True) -> dict:
         """Time, check (unless the server already holds the check), and (if asked) measure the ceilings; raw

@@ -1,0 +1,183 @@
+"""The `model` job: build a real network, list its layers and, if asked, convert it, check it and time it.
+
+Raw numbers only leave here (errors, per-call seconds); medians, intervals and speedups are computed on the
+server (`pointwise.model_frames`). Three models are compared: the original (`conv2d`), the converted one
+(`converted`) and the converted one with BatchNormalization folded into its pointwise layers (`folded`,
+inference only: folding uses the moving statistics, which training updates).
+
+Timing runs `rounds` interleaved rounds, each one call of every model in turn, so that drift in a shared
+machine's speed touches all of them alike. Inference is the compiled call (`tf.function`, training=False);
+a training step is forward, backward and an SGD update, compiled as one `tf.function`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from pointwise.model_conversion import conversion_plan, convert_with_plan, fold_batchnorm, foldable_pairs
+from pointwise.models import ModelRequest, tolerance
+from pointwise.worker.environment import cpu_model, package_versions
+from pointwise.worker.model_inventory import KIND_1X1, build_network, inventory, layer_kind, randomize_batchnorm
+
+ORIGINAL, CONVERTED, FOLDED = "conv2d", "converted", "folded"
+
+
+def run_model_job(request: ModelRequest, events) -> dict:
+    """The job's plain-data result: the inventory, and with `request.convert` the conversion's checks and times."""
+    events.phase(f"Building {request.network.label} at {request.input_size}x{request.input_size}")
+    keras.utils.set_random_seed(request.seed)
+    model = build_network(request.network.builder, request.input_size)
+    result = {
+        "request": request.to_dict(),
+        "inventory": inventory(model, request.batch),
+        "environment": {"cpu": cpu_model(), "packages": package_versions()},
+    }
+    if request.convert:
+        result["conversion"] = convert_and_measure(model, request, events)
+    return result
+
+
+def convert_and_measure(model: keras.Model, request: ModelRequest, events) -> dict:
+    randomize_batchnorm(model, request.seed)
+    events.phase("Planning the conversion (timing strided 1x1 layers both ways)")
+    plan = conversion_plan(model, request.variant, request.strided)
+    converted = convert_with_plan(model, plan, request.variant)
+    folded = fold_batchnorm(converted)
+    rng = np.random.default_rng(request.seed)
+    x = tf.constant(rng.normal(size=(request.batch, request.input_size, request.input_size, 3)), tf.float32)
+    events.phase("Checking the converted model against the original (the variant tunes each new shape once)")
+    converted_names = [d.layer for d in plan if d.action != "kept"]
+    equivalence = check_models(model, converted, folded, converted_names, x)
+    models = {ORIGINAL: model, CONVERTED: converted, FOLDED: folded}
+    timings = time_models(models, x, request.rounds, events)
+    events.phase("Timing each 1x1 layer alone (its share of the model's time)")
+    layers = time_1x1_layers(model, request.batch, max(3, request.rounds // 2))
+    return {
+        "plan": [d.to_dict() for d in plan],
+        "folded_pairs": len(foldable_pairs(converted)),
+        "equivalence": equivalence,
+        "timings": timings,
+        "layer_timings": layers,
+    }
+
+
+def _errors(reference: np.ndarray, candidate: np.ndarray, limit: float) -> dict:
+    """max |a - b|, that over max |reference| (the scale of the numbers compared), and whether within `limit`."""
+    max_abs = float(np.max(np.abs(reference - candidate))) if reference.size else 0.0
+    scale = float(np.max(np.abs(reference))) if reference.size else 0.0
+    max_rel = max_abs / scale if scale > 0 else max_abs
+    return {"max_abs": max_abs, "max_rel": max_rel, "ok": bool(np.isfinite(max_rel) and max_rel <= limit)}
+
+
+def check_models(original, converted, folded, converted_names: list[str], x) -> dict:
+    """Logits of the converted and folded models against the original's; each converted layer's output too."""
+    limit = tolerance("float32")
+    reference = original(x, training=False).numpy()
+    layers = []
+    if converted_names:
+        taps = [keras.Model(m.inputs, [m.get_layer(n).output for n in converted_names]) for m in (original, converted)]
+        outputs = [[t.numpy() for t in tap(x, training=False)] for tap in taps]
+        for name, a, b in zip(converted_names, *outputs, strict=True):
+            layers.append({"layer": name, **_errors(a, b, limit)})
+    first = next((row["layer"] for row in layers if not row["ok"]), None)
+    return {
+        "tolerance": limit,
+        "dtype": "float32",
+        "logits": _errors(reference, converted(x, training=False).numpy(), limit),
+        "folded_logits": _errors(reference, folded(x, training=False).numpy(), limit),
+        "layers": layers,
+        "first_diverging": first,
+    }
+
+
+def _inference(model, x) -> Callable[[], object]:
+    call = tf.function(lambda: model(x, training=False))
+    return lambda: call().numpy()
+
+
+def _training_step(model, x) -> Callable[[], object]:
+    labels = tf.constant(np.arange(x.shape[0]) % model.outputs[0].shape[-1])
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    optimizer = keras.optimizers.SGD(1e-3)
+    optimizer.build(model.trainable_variables)
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            loss = loss_fn(labels, model(x, training=True))
+        optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+        return loss
+
+    return lambda: step().numpy()
+
+
+def time_models(models: dict, x, rounds: int, events) -> dict:
+    """{"inference": {model: [seconds per call, ...]}, "training": {...}}, timed in interleaved rounds."""
+    steps = {
+        "inference": {key: _inference(m, x) for key, m in models.items()},
+        "training": {key: _training_step(m, x) for key, m in models.items() if key != FOLDED},
+    }
+    samples = {}
+    for pass_name, fns in steps.items():
+        events.phase(f"Compiling and warming up the {pass_name} step of every model")
+        for fn in fns.values():
+            fn()
+        samples[pass_name] = _interleaved(fns, rounds, pass_name, events)
+    return samples
+
+
+def _interleaved(fns: dict, rounds: int, pass_name: str, events) -> dict[str, list[float]]:
+    samples = {key: [] for key in fns}
+    total = rounds * len(fns)
+    for _ in range(rounds):
+        for key, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            samples[key].append(time.perf_counter() - start)
+            events.progress(f"{pass_name} · {key}", sum(map(len, samples.values())), total, samples[key][-1])
+    return samples
+
+
+def time_1x1_layers(model: keras.Model, batch: int, rounds: int) -> dict:
+    """Seconds per call of each 1x1 layer run alone on an input of its own shape, and of an empty call.
+
+    Returns {"layers": {layer: {"inference": [...], "training": [...]}}, "call_overhead": [...]}. Training here
+    is the layer's forward plus its input and weight gradients, what a training step asks of it. Each compiled
+    call costs a fixed dispatch (`call_overhead`, an empty compiled function timed alongside) that the layer
+    does not pay inside the whole model's single call, so the server subtracts it.
+    """
+    empty = tf.function(lambda: tf.constant(0.0))
+    times, overhead = {}, []
+    for layer in model.layers:
+        if layer_kind(layer) != KIND_1X1:
+            continue
+        x = tf.random.normal((batch, *layer.input.shape[1:]))
+        upstream = tf.random.normal((batch, *layer.output.shape[1:]))
+
+        @tf.function
+        def backward(layer=layer, x=x, upstream=upstream):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                out = layer(x)
+            return tape.gradient(out, [x, *layer.trainable_weights], output_gradients=upstream)
+
+        # On a CPU a compiled call returns once its ops have run: no copy of the output is needed to sync.
+        fns = {"inference": tf.function(lambda layer=layer, x=x: layer(x)), "training": backward, "empty": empty}
+        for fn in fns.values():
+            fn()
+        samples = _interleaved(fns, rounds, layer.name, _Silent())
+        overhead += samples.pop("empty")
+        times[layer.name] = samples
+    return {"layers": times, "call_overhead": overhead}
+
+
+class _Silent:
+    """Per-layer timing reports no samples: it is one phase of the job, not the job's own progress."""
+
+    def progress(self, *args) -> None:
+        pass

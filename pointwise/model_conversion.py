@@ -86,7 +86,11 @@ class SubsampledPointwise(keras.layers.Layer):
         return (batch, *sub, self.inner.filters)
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "inner": keras.saving.serialize_keras_object(self.inner), "strides": self.strides}
+        return {
+            **super().get_config(),
+            "inner": keras.saving.serialize_keras_object(self.inner),
+            "strides": self.strides,
+        }
 
     @classmethod
     def from_config(cls, config):
@@ -258,7 +262,9 @@ def _folded(layer, bn: keras.layers.BatchNormalization) -> keras.layers.Layer:
     config = {**layer.get_config(), "use_bias": True}
     copy = type(layer).from_config(config)
     copy.build(layer.input.shape)
-    copy.set_weights([(kernel * scale).astype(kernel.dtype), ((bias - bn.moving_mean.numpy()) * scale + beta).astype(kernel.dtype)])
+    copy.set_weights(
+        [(kernel * scale).astype(kernel.dtype), ((bias - bn.moving_mean.numpy()) * scale + beta).astype(kernel.dtype)]
+    )
     return copy
 
 

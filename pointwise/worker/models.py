@@ -110,7 +110,9 @@ def _training_step(model, x) -> Callable[[], object]:
     def step():
         with tf.GradientTape() as tape:
             loss = loss_fn(labels, model(x, training=True))
-        optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+        optimizer.apply_gradients(
+            zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables, strict=True)
+        )
         return loss
 
     return lambda: step().numpy()

@@ -43,6 +43,7 @@ PAGES = [
     Page("pages/benchmark.py", "Benchmark", ":material/speed:", "benchmark", uses_config=True),
     Page("pages/scaling.py", "Scaling", ":material/show_chart:", "scaling", uses_config=True),
     Page("pages/tune.py", "Tune", ":material/tune:", "tune", uses_config=True),
+    Page("pages/models.py", "Models", ":material/account_tree:", "models", uses_config=False),
     Page("pages/classroom.py", "Classroom", ":material/school:", "classroom", uses_config=False),
     Page("pages/history.py", "History", ":material/history:", "history", uses_config=False),
 ]

@@ -1,7 +1,8 @@
 """Pointwise Lab: understand and measure pointwise (1x1) convolutions in Keras/TensorFlow.
 
 Importing `pointwise` is cheap and never imports TensorFlow (the Streamlit server depends on that);
-`PointwiseConv2D` and the other layers load TensorFlow on first access.
+`PointwiseConv2D`, the other layers and the model transforms (`convert_pointwise`, `fold_batchnorm`) load
+TensorFlow on first access.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pointwise.spec import RunSpec, make_run_spec
 from pointwise.variants import VARIANTS, Variant, get_variant
 
 _LAZY_LAYERS = ("PointwiseConv2D", "make_layer")
+_LAZY_MODEL_TRANSFORMS = ("convert_pointwise", "fold_batchnorm")
 
 __all__ = [
     "VARIANTS",
@@ -41,6 +43,8 @@ __all__ = [
     "WorkerCrashedError",
     "WorkerError",
     "__version__",
+    "convert_pointwise",
+    "fold_batchnorm",
     "get_variant",
     "make_layer",
     "make_run_spec",
@@ -52,4 +56,8 @@ def __getattr__(name: str):
         from pointwise import layers
 
         return getattr(layers, name)
+    if name in _LAZY_MODEL_TRANSFORMS:
+        from pointwise import model_conversion
+
+        return getattr(model_conversion, name)
     raise AttributeError(f"module 'pointwise' has no attribute {name!r}")

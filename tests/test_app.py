@@ -16,6 +16,7 @@ PAGES = [
     "pages/explore.py",
     "pages/benchmark.py",
     "pages/scaling.py",
+    "pages/models.py",
     "pages/classroom.py",
     "pages/history.py",
     "pages/tune.py",

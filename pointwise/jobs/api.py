@@ -195,6 +195,11 @@ def run_benchmark(
     return result
 
 
+def cached_model(request: ModelRequest) -> Computed[dict] | None:
+    """This server's answer to `request` if it has one (no job is started), else None."""
+    return result_cache.get((protocol.MODEL, request))
+
+
 def model_cached(
     request: ModelRequest,
     *,

@@ -23,22 +23,30 @@ def build_network(builder: str, input_size: int) -> keras.Model:
     return build(weights=None, input_shape=(input_size, input_size, 3), classifier_activation=None)
 
 
-def randomize_batchnorm(model: keras.Model, seed: int) -> None:
-    """Give every BatchNormalization non-trivial statistics and affine weights.
+def randomize_batchnorm(model: keras.Model, seed: int, batch: int = 4) -> None:
+    """Give every BatchNormalization random affine weights and the moving statistics of real activations.
 
     A network built with `weights=None` has mean 0, variance 1, γ 1 and β 0: folding those would be checked
-    on an identity. These values keep activations at the same scale, so the logits stay finite.
+    on an identity, and since its activations are far from unit variance, inference-mode normalization with
+    them shrinks the signal layer after layer until the logits no longer depend on the input (a comparison of
+    two such models would prove nothing). So γ and β are drawn at random, and one training-mode pass over
+    random images with momentum 0 sets each moving mean and variance to the statistics its layer sees.
     """
     rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            shape = layer.moving_mean.shape
-            layer.moving_mean.assign(rng.normal(0.0, 0.1, shape))
-            layer.moving_variance.assign(rng.uniform(0.5, 1.5, shape))
-            if layer.scale:
-                layer.gamma.assign(rng.uniform(0.5, 1.5, shape))
-            if layer.center:
-                layer.beta.assign(rng.normal(0.0, 0.1, shape))
+    layers = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    for layer in layers:
+        shape = layer.moving_mean.shape
+        if layer.scale:
+            layer.gamma.assign(rng.uniform(0.5, 1.5, shape))
+        if layer.center:
+            layer.beta.assign(rng.normal(0.0, 0.1, shape))
+    momenta = [layer.momentum for layer in layers]
+    for layer in layers:
+        layer.momentum = 0.0
+    size = model.inputs[0].shape[1:]
+    model(rng.normal(size=(batch, *size)).astype("float32"), training=True)
+    for layer, momentum in zip(layers, momenta, strict=True):
+        layer.momentum = momentum
 
 
 def layer_kind(layer) -> str | None:

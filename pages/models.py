@@ -41,7 +41,7 @@ def show_conversion(data: dict) -> None:
     ok = logits["ok"] and folded["ok"] and equivalence["first_diverging"] is None
     message = (
         f"Logits max abs error {logits['max_abs']:.3g}, relative {logits['max_rel']:.3g} (BN folded: "
-        f"{folded['max_rel']:.3g}); tolerance {equivalence['tolerance']:.2g} relative ({equivalence['dtype']}: 256 "
+        f"{folded['max_rel']:.3g}); tolerance {equivalence['tolerance']:.2g} relative ({equivalence['dtype']}: 1024 "
         "machine epsilons of the largest logit)."
     )
     if ok:

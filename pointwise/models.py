@@ -41,11 +41,12 @@ DEFAULT_INPUT, DEFAULT_BATCH, DEFAULT_ROUNDS = 224, 8, 10
 INPUT_RANGE, BATCH_RANGE, ROUNDS_RANGE = (32, 1024), (1, 512), (3, 200)
 
 DTYPE_EPSILON = {"float32": 2.0**-23}
-TOLERANCE_EPSILONS = 256
-"""Outputs agree when max|a - b| / max|reference| <= 256 machine epsilons of the dtype (float32: 3.1e-5).
-Converted layers do the same multiply-adds in another order; over ~50 layers the measured relative error is
-1e-7 to 1e-6 (MobileNetV2, ResNet50, EfficientNetB0, float32), so 256 eps leaves a 30x margin and still
-catches a wrong kernel, a dropped bias or a misplaced BatchNormalization (errors of order 1)."""
+TOLERANCE_EPSILONS = 1024
+"""Outputs agree when max|a - b| / max|reference| <= 1024 machine epsilons of the dtype (float32: 1.2e-4).
+Converted layers do the same multiply-adds in another order, and folding rounds W·γ/√(σ²+ε) once; over
+~50 layers the measured relative error of the logits is about 1e-6 converted and up to 6e-6 folded
+(MobileNetV2, float32, BatchNorm statistics of real activations), so 1024 eps leaves a 20x margin and still
+catches a wrong kernel, a dropped bias or a misplaced BatchNormalization (errors of order 1e-1 and more)."""
 
 
 def tolerance(dtype: str) -> float:

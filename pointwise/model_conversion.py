@@ -269,7 +269,13 @@ def _folded(layer, bn: keras.layers.BatchNormalization) -> keras.layers.Layer:
 
 
 def _copy(layer) -> keras.layers.Layer:
-    """A fresh layer with `layer`'s configuration and a copy of its weights (nothing shared)."""
+    """A fresh layer with `layer`'s configuration and a copy of its weights (nothing shared).
+
+    A graph can also hold bare operations (MobileNetV3's `x + 3` is a `keras.ops` Add): they hold no state and
+    are kept as they are.
+    """
+    if not isinstance(layer, keras.layers.Layer):
+        return layer
     copy = type(layer).from_config(layer.get_config())
     if layer.weights:
         shapes = [node.input_tensors[0].shape for node in layer._inbound_nodes[:1]]

@@ -51,7 +51,7 @@ def pointwise_table(data: dict) -> pd.DataFrame:
             "C → F": f"{row['channels']} → {row['filters']}",
             "stride": row["stride"][0] if row["stride"][0] == row["stride"][1] else "×".join(map(str, row["stride"])),
             "activation": row["activation"],
-            "BatchNorm after": row["batchnorm"] or "",
+            "BatchNorm after": row["batchnorm"] if isinstance(row["batchnorm"], str) else "",
             "params": row["params"],
             "MFLOPs": row["flops"] / 1e6,
             "share of FLOPs": row["share"],
@@ -144,10 +144,18 @@ def verdict(data: dict, cpu: str) -> str:
         else:
             parts.append(f"{what} {pass_name}: no measurable change ({row['speedup']:.2f}x, CI includes 1)")
     share = pointwise_time_share(data)
-    return (
-        f"On {cpu}, {network} spends about {share['inference']:.0%} of inference and {share['training']:.0%} of "
-        f"training time in 1x1 convolutions; vs the original: " + "; ".join(parts) + "."
-    )
+    if max(share.values()) > 1:
+        # Timed alone, tiny layers cost their dispatch; inside the model they do not: the estimate fails here.
+        spent = (
+            f"the 1x1 layers timed alone add up to more than the whole model ({share['inference']:.0%} of "
+            "inference), so at this size per-call overheads hide their share"
+        )
+    else:
+        spent = (
+            f"{network} spends about {share['inference']:.0%} of inference and {share['training']:.0%} of training "
+            "time in 1x1 convolutions"
+        )
+    return f"On {cpu}, {spent}; vs the original: " + "; ".join(parts) + "."
 
 
 def model_summary(data: dict) -> dict:

@@ -103,7 +103,7 @@ class JaxRuntime:
         def call(x):
             if not state:
                 fn, state["weights"] = self.pure_step(layer, x.shape, pass_kind)
-                state["compiled"] = self.compile(fn, mode)
+                state["compiled"] = fn if mode == "eager" else jax.jit(fn)
             return state["compiled"](state["weights"], x)
 
         return call
@@ -113,11 +113,16 @@ class JaxRuntime:
 
         Each call waits, as a TensorFlow call on a CPU does (its kernels finish before it returns), so that both
         backends are timed alike and a block's calls never overlap; on a GPU, like TensorFlow's, calls queue and
-        `sync` waits at the end of the block."""
+        `sync` waits at the end of the block. On a CPU the output is dropped when the call returns, as TensorFlow's
+        is, so that both backends' allocators see the same pattern."""
         function = self.step_function(layer, mode, pass_kind)
-        if self._on_gpu(x):
-            return lambda: function(x)
-        return lambda: jax.block_until_ready(function(x))
+        if not self._on_gpu(x):
+            return lambda: jax.block_until_ready(function(x))
+
+        def queued():
+            self._pending = function(x)  # `sync` waits for the last one queued
+
+        return queued
 
     @staticmethod
     def _on_gpu(x) -> bool:

@@ -2,9 +2,9 @@
 
 oneDNN on/off, the BFC CPU allocator on/off, one intra-op thread and TensorFlow's default, graph and XLA. The
 knobs are read by TensorFlow at import, so each setting runs in its own process with exactly the environment a
-worker gets (`WorkerKnobs.environment`); inside it, `pointwise.worker.timing.measure` (a few samples at a time)
-and a plain loop of single calls around the same layer alternate in short stretches, `ROUNDS` times, so the
-machine's drift and other tenants' bursts hit both alike; the ratio compares the medians of all their samples.
+worker gets (`WorkerKnobs.environment`); inside it, `pointwise.worker.timing.measure` and a plain loop of single
+calls around the same layer alternate, `ROUNDS` times, so the machine's drift and other tenants' bursts hit
+both alike; the ratio compares the medians of all their samples.
 This process imports no TensorFlow.
 """
 
@@ -18,9 +18,11 @@ from pointwise.jobs import WorkerKnobs
 from pointwise.worker.environment import cpu_model
 
 KEYS = ("conv2d_1x1", "matmul_2d")
-ROUNDS = 12
-HAND_CALLS = 20
-SAMPLES_PER_ROUND = 5
+ROUNDS = 6
+HAND_CALLS = 60
+SAMPLES_PER_ROUND = 30
+"""As a benchmark runs it (30 samples after a fresh build and warm-up): a few samples right after the warm-up
+would measure the harness's first calls, not its steady state."""
 SETTINGS = [
     ("TensorFlow's defaults, graph", WorkerKnobs(), "graph"),
     ("TensorFlow's defaults, XLA", WorkerKnobs(), "xla"),

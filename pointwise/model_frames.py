@@ -104,19 +104,14 @@ def timing_frame(data: dict) -> pd.DataFrame:
 
 
 def pointwise_time_share(data: dict) -> dict[str, float]:
-    """{pass: share of the original model's median time spent in its 1x1 layers}, an estimate.
+    """{pass: share of the original model's traced op time spent in its 1x1 layers (and their gradients)}.
 
-    Each 1x1 layer was timed alone on an input of its shape (forward; forward and gradients for training);
-    the sum of their medians, less one empty compiled call each, over the whole model's median. Inside the
-    model TensorFlow may overlap or fuse work, so this is an estimate of the share, not a profile.
+    From TensorFlow's profiler in the worker (`pointwise.worker.models.profiled_1x1_time`): the ops whose node
+    names lie under a 1x1 layer, over all traced ops. With several threads ops overlap, so this is a share of
+    the summed op time, not of the wall clock.
     """
-    layer_times = data["conversion"]["layer_timings"]
-    overhead = float(np.median(layer_times["call_overhead"]))
-    shares = {}
-    for pass_name in PASSES:
-        total = sum(max(float(np.median(t[pass_name])) - overhead, 0.0) for t in layer_times["layers"].values())
-        shares[pass_name] = total / float(np.median(data["conversion"]["timings"][pass_name]["conv2d"]))
-    return shares
+    profiled = data["conversion"]["profiled_1x1"]
+    return {p: t["pointwise_us"] / t["total_us"] if t["total_us"] > 0 else 0.0 for p, t in profiled.items()}
 
 
 def equivalence_frame(data: dict) -> pd.DataFrame:
@@ -144,17 +139,10 @@ def verdict(data: dict, cpu: str) -> str:
         else:
             parts.append(f"{what} {pass_name}: no measurable change ({row['speedup']:.2f}x, CI includes 1)")
     share = pointwise_time_share(data)
-    if max(share.values()) > 1:
-        # Timed alone, tiny layers cost their dispatch; inside the model they do not: the estimate fails here.
-        spent = (
-            f"the 1x1 layers timed alone add up to more than the whole model ({share['inference']:.0%} of "
-            "inference), so at this size per-call overheads hide their share"
-        )
-    else:
-        spent = (
-            f"{network} spends about {share['inference']:.0%} of inference and {share['training']:.0%} of training "
-            "time in 1x1 convolutions"
-        )
+    spent = (
+        f"{network} spends {share['inference']:.0%} of its inference and {share['training']:.0%} of its training "
+        "op time in 1x1 convolutions (profiled)"
+    )
     return f"On {cpu}, {spent}; vs the original: " + "; ".join(parts) + "."
 
 

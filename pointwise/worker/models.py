@@ -12,6 +12,7 @@ a training step is forward, backward and an SGD update, compiled as one `tf.func
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 
@@ -22,7 +23,7 @@ import tensorflow as tf
 from pointwise.model_conversion import conversion_plan, convert_with_plan, fold_batchnorm, foldable_pairs
 from pointwise.models import ModelRequest, tolerance
 from pointwise.worker.environment import cpu_model, package_versions
-from pointwise.worker.model_inventory import KIND_1X1, build_network, inventory, layer_kind, randomize_batchnorm
+from pointwise.worker.model_inventory import KIND_1X1, build_network, inventory, randomize_batchnorm
 
 ORIGINAL, CONVERTED, FOLDED = "conv2d", "converted", "folded"
 
@@ -54,15 +55,16 @@ def convert_and_measure(model: keras.Model, request: ModelRequest, events) -> di
     converted_names = [d.layer for d in plan if d.action != "kept"]
     equivalence = check_models(model, converted, folded, converted_names, x)
     models = {ORIGINAL: model, CONVERTED: converted, FOLDED: folded}
-    timings = time_models(models, x, request.rounds, events)
-    events.phase("Timing each 1x1 layer alone (its share of the model's time)")
-    layers = time_1x1_layers(model, request.batch, max(3, request.rounds // 2))
+    timings, steps = time_models(models, x, request.rounds, events)
+    events.phase("Profiling the original model's steps (the time spent in its 1x1 layers)")
+    pointwise_names = {row["layer"] for row in inventory(model, request.batch) if row["kind"] == KIND_1X1}
+    profiled = profiled_1x1_time({p: fns[ORIGINAL] for p, fns in steps.items()}, pointwise_names)
     return {
         "plan": [d.to_dict() for d in plan],
         "folded_pairs": len(foldable_pairs(converted)),
         "equivalence": equivalence,
         "timings": timings,
-        "layer_timings": layers,
+        "profiled_1x1": profiled,
     }
 
 
@@ -118,8 +120,9 @@ def _training_step(model, x) -> Callable[[], object]:
     return lambda: step().numpy()
 
 
-def time_models(models: dict, x, rounds: int, events) -> dict:
-    """{"inference": {model: [seconds per call, ...]}, "training": {...}}, timed in interleaved rounds."""
+def time_models(models: dict, x, rounds: int, events) -> tuple[dict, dict]:
+    """{"inference": {model: [seconds per call, ...]}, "training": {...}}, timed in interleaved rounds, and the
+    compiled steps that were timed (by pass, then model)."""
     steps = {
         "inference": {key: _inference(m, x) for key, m in models.items()},
         "training": {key: _training_step(m, x) for key, m in models.items() if key != FOLDED},
@@ -130,7 +133,7 @@ def time_models(models: dict, x, rounds: int, events) -> dict:
         for fn in fns.values():
             fn()
         samples[pass_name] = _interleaved(fns, rounds, pass_name, events)
-    return samples
+    return samples, steps
 
 
 def _interleaved(fns: dict, rounds: int, pass_name: str, events) -> dict[str, list[float]]:
@@ -145,41 +148,31 @@ def _interleaved(fns: dict, rounds: int, pass_name: str, events) -> dict[str, li
     return samples
 
 
-def time_1x1_layers(model: keras.Model, batch: int, rounds: int) -> dict:
-    """Seconds per call of each 1x1 layer run alone on an input of its own shape, and of an empty call.
+def profiled_1x1_time(steps: dict, layer_names: set[str], calls: int = 3) -> dict:
+    """{pass: {"pointwise_us": ..., "total_us": ...}}: the original model's op time in its 1x1 layers, traced.
 
-    Returns {"layers": {layer: {"inference": [...], "training": [...]}}, "call_overhead": [...]}. Training here
-    is the layer's forward plus its input and weight gradients, what a training step asks of it. Each compiled
-    call costs a fixed dispatch (`call_overhead`, an empty compiled function timed alongside) that the layer
-    does not pay inside the whole model's single call, so the server subtracts it.
+    Each step runs `calls` times under TensorFlow's profiler (the kernels job's tracer,
+    `pointwise.worker.kernels`); every traced op is attributed by its node name, which holds the Keras layer's
+    name as a path component ("model/block_1_expand_1/convolution", and "gradient_tape/.../block_1_expand_1/..."
+    for its gradients). Times are summed per call; the server divides.
     """
-    empty = tf.function(lambda: tf.constant(0.0))
-    times, overhead = {}, []
-    for layer in model.layers:
-        if layer_kind(layer) != KIND_1X1:
-            continue
-        x = tf.random.normal((batch, *layer.input.shape[1:]))
-        upstream = tf.random.normal((batch, *layer.output.shape[1:]))
+    from pointwise.worker.kernels import _events, _profile
 
-        @tf.function
-        def backward(layer=layer, x=x, upstream=upstream):
-            with tf.GradientTape() as tape:
-                tape.watch(x)
-                out = layer(x)
-            return tape.gradient(out, [x, *layer.trainable_weights], output_gradients=upstream)
-
-        # On a CPU a compiled call returns once its ops have run: no copy of the output is needed to sync.
-        fns = {"inference": tf.function(lambda layer=layer, x=x: layer(x)), "training": backward, "empty": empty}
-        for fn in fns.values():
-            fn()
-        samples = _interleaved(fns, rounds, layer.name, _Silent())
-        overhead += samples.pop("empty")
-        times[layer.name] = samples
-    return {"layers": times, "call_overhead": overhead}
+    totals = {}
+    for pass_name, step in steps.items():
+        space, _ = _profile(step, calls)
+        pointwise_us = total_us = 0.0
+        for name, op, duration_us, _, _ in _events(space):
+            if ":" not in name or not op:
+                continue
+            total_us += duration_us
+            if _in_layers(name, layer_names):
+                pointwise_us += duration_us
+        totals[pass_name] = {"pointwise_us": pointwise_us / calls, "total_us": total_us / calls}
+    return totals
 
 
-class _Silent:
-    """Per-layer timing reports no samples: it is one phase of the job, not the job's own progress."""
-
-    def progress(self, *args) -> None:
-        pass
+def _in_layers(node: str, layer_names: set[str]) -> bool:
+    # Keras suffixes a layer's name scope with "_1", "_2" when traced again: "Conv_1" may appear as "Conv_1_1".
+    components = node.split(":", 1)[0].split("/")
+    return any(c in layer_names or re.sub(r"_[0-9]+$", "", c) in layer_names for c in components)

@@ -132,8 +132,13 @@ def variant_layer(conv: keras.layers.Conv2D, variant: str, strategy: str = "auto
     raise ValueError(f"Invalid value for argument `variant`. Expected 'pointwise' or 'dense'. Received {variant!r}.")
 
 
-def conversion_plan(model: keras.Model, variant: str = "pointwise", strided: str = "measure") -> list[LayerDecision]:
-    """For every 1x1 `Conv2D` of `model`, in layer order: converted, kept or subsampled, and why."""
+def conversion_plan(
+    model: keras.Model, variant: str = "pointwise", strided: str = "measure", batch: int = 1
+) -> list[LayerDecision]:
+    """For every 1x1 `Conv2D` of `model`, in layer order: converted, kept or subsampled, and why.
+
+    `strided="measure"` times a strided layer both ways on a batch of `batch` inputs of its shape.
+    """
     _check_arguments(variant, strided)
     if variant == BASELINE_KEY:
         return [LayerDecision(layer.name, KEPT, "the variant is Conv2D itself") for layer in _convs(model)]
@@ -145,26 +150,26 @@ def conversion_plan(model: keras.Model, variant: str = "pointwise", strided: str
         elif tuple(conv.strides) == (1, 1):
             decisions.append(LayerDecision(conv.name, CONVERTED, "stride 1: the same (C, F) product"))
         else:
-            decisions.append(_strided_decision(conv, variant, strided))
+            decisions.append(_strided_decision(conv, variant, strided, batch))
     return decisions
 
 
-def _strided_decision(conv, variant: str, strided: str) -> LayerDecision:
+def _strided_decision(conv, variant: str, strided: str, batch: int) -> LayerDecision:
     stride = tuple(conv.strides)
     if strided == "keep":
         return LayerDecision(conv.name, KEPT, f"stride {stride}: strided convolutions kept as asked")
     if strided == "subsample":
         return LayerDecision(conv.name, SUBSAMPLED, f"stride {stride}: slice then GEMM, as asked")
-    conv_s, sub_s = time_strided(conv, variant)
-    times = f"strided conv {conv_s * 1e3:.3f} ms, slice + {variant} {sub_s * 1e3:.3f} ms (min of 5, batch 1)"
+    conv_s, sub_s = time_strided(conv, variant, batch)
+    times = f"strided conv {conv_s * 1e3:.3f} ms, slice + {variant} {sub_s * 1e3:.3f} ms (min of 5, batch {batch})"
     if sub_s < conv_s:
         return LayerDecision(conv.name, SUBSAMPLED, f"stride {stride}: measured faster: {times}")
     return LayerDecision(conv.name, KEPT, f"stride {stride}: the convolution measured faster: {times}")
 
 
-def time_strided(conv: keras.layers.Conv2D, variant: str, rounds: int = 5) -> tuple[float, float]:
-    """Fastest seconds of (the strided conv, slice + variant) on a batch-1 input of `conv`'s shape, interleaved."""
-    shape = (1, *conv.input.shape[1:])
+def time_strided(conv: keras.layers.Conv2D, variant: str, batch: int = 1, rounds: int = 5) -> tuple[float, float]:
+    """Fastest seconds of (the strided conv, slice + variant) on `batch` inputs of `conv`'s shape, interleaved."""
+    shape = (batch, *conv.input.shape[1:])
     inputs = tf.random.normal(shape, dtype=conv.compute_dtype)
     sub = SubsampledPointwise(variant_layer(conv, variant, strategy="gemm"), conv.strides)
     candidates = [tf.function(conv), tf.function(sub)]

@@ -46,7 +46,7 @@ def run_model_job(request: ModelRequest, events) -> dict:
 def convert_and_measure(model: keras.Model, request: ModelRequest, events) -> dict:
     randomize_batchnorm(model, request.seed)
     events.phase("Planning the conversion (timing strided 1x1 layers both ways)")
-    plan = conversion_plan(model, request.variant, request.strided)
+    plan = conversion_plan(model, request.variant, request.strided, request.batch)
     converted = convert_with_plan(model, plan, request.variant)
     folded = fold_batchnorm(converted)
     rng = np.random.default_rng(request.seed)

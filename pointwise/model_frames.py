@@ -119,6 +119,14 @@ def equivalence_frame(data: dict) -> pd.DataFrame:
     return pd.DataFrame(data["conversion"]["equivalence"]["layers"], columns=["layer", "max_abs", "max_rel", "ok"])
 
 
+def folding_speedup(data: dict) -> dict[str, float]:
+    """BatchNorm folding's own inference speedup: the converted model's median over the folded one's, with its CI."""
+    inference = data["conversion"]["timings"]["inference"]
+    converted, folded = np.asarray(inference["converted"]), np.asarray(inference["folded"])
+    low, high = speedup_ci(converted, folded)
+    return {"speedup": float(np.median(converted) / np.median(folded)), "ci95_low": low, "ci95_high": high}
+
+
 def _significant(row) -> bool:
     return not (row["speedup_ci95_low"] <= 1.0 <= row["speedup_ci95_high"])
 
@@ -138,6 +146,11 @@ def verdict(data: dict, cpu: str) -> str:
             )
         else:
             parts.append(f"{what} {pass_name}: no measurable change ({row['speedup']:.2f}x, CI includes 1)")
+    folding = folding_speedup(data)
+    parts.append(
+        f"folding alone (vs the converted model) {folding['speedup']:.2f}x (95% CI {folding['ci95_low']:.2f}–"
+        f"{folding['ci95_high']:.2f})"
+    )
     share = pointwise_time_share(data)
     spent = (
         f"{network} spends {share['inference']:.0%} of its inference and {share['training']:.0%} of its training "
@@ -158,5 +171,6 @@ def model_summary(data: dict) -> dict:
     if "conversion" in data:
         summary["time_share_1x1"] = pointwise_time_share(data)
         summary["timings"] = timing_frame(data).drop(columns="model").to_dict("records")
+        summary["bn_folding_speedup_vs_converted"] = folding_speedup(data)
         summary["verdict"] = verdict(data, data["environment"]["cpu"])
     return summary

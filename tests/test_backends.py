@@ -253,3 +253,49 @@ def test_scaling_on_jax_names_the_backend_in_its_charts(tmp_db):
     assert not at.exception and not at.error, [e.value for e in at.error]
     titles = [json.loads(chart.proto.spec)["layout"]["title"]["text"] for chart in at.get("plotly_chart")[:3]]
     assert all(" on JAX" in title for title in titles), titles
+
+
+JAX_LAYER_CHECK = """
+import json
+import jax, jax.numpy as jnp, keras, numpy as np
+from pointwise import jax_autotune
+from pointwise.layers import PointwiseConv2D
+
+x = jnp.asarray(np.random.default_rng(0).standard_normal((2, 5, 6, 8)), dtype="float32")
+dense = keras.layers.Dense(4)
+dense.build(x.shape)
+
+def grads(layer):
+    weights = [v.value for v in layer.trainable_variables]
+    loss = lambda w, i: jnp.sum(jnp.sin(layer.stateless_call(w, [], i)[0]))
+    return jax.grad(loss, argnums=(0, 1))(weights, x)
+
+expected = grads(dense)
+worst = {}
+for strategy in [*jax_autotune.STRATEGIES, "auto"]:
+    layer = PointwiseConv2D(4, strategy=strategy)
+    layer.build(x.shape)
+    for mine, theirs in zip(layer.trainable_variables, dense.trainable_variables):
+        mine.assign(theirs.value)
+    jax.jit(lambda i: layer(i))(x)  # tunes while jax.jit traces
+    got = grads(layer)
+    pairs = zip(jax.tree.leaves(got), jax.tree.leaves(expected))
+    worst[strategy] = max(float(jnp.max(jnp.abs(a - b))) for a, b in pairs)
+    worst[strategy + ":chosen"] = layer.strategy
+tuning = layer.tuning
+print(json.dumps({"worst": worst, "forward": sorted(tuning.forward_s), "gradient": sorted(tuning.gradient_s)}))
+"""
+
+
+@pytest.mark.slow
+def test_pointwiseconv2d_on_jax_tunes_and_every_strategy_has_denses_gradients():
+    env = {**WorkerKnobs(backend="jax").environment(), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", JAX_LAYER_CHECK], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout.splitlines()[-1])
+    errors = {k: v for k, v in data["worst"].items() if not k.endswith(":chosen")}
+    assert len(errors) == 10 and all(error < 1e-5 for error in errors.values()), errors
+    assert data["worst"]["auto:chosen"] in data["worst"]  # the tuned choice is one of the strategies
+    assert data["forward"] == data["gradient"] == ["batched", "conv", "gemm"]

@@ -26,6 +26,13 @@ def show_result(result) -> None:
         "Time ratio: the slower setting's median time over the faster's, Conv2D 1x1 in both "
         "(the formulation: Conv2D 1x1 against the fastest equivalent variant at TensorFlow's defaults)."
     )
+    if result.drift is not None:
+        low, high = result.drift.ci_low, result.drift.ci_high
+        st.caption(
+            f"Drift check: Conv2D 1x1 at TensorFlow's defaults ran again after the last factor, at "
+            f"{result.drift.time_ratio:.2f}x [{low:.2f}, {high:.2f}] its first time; its samples from both runs "
+            "stand for the baseline in every factor's ratio."
+        )
     for label, why in result.dropped:
         st.info(f"Not measured: {escape_markdown(label, 80)} — {escape_markdown(why, 400)}", icon=":material/block:")
     st.subheader("What decides the speed, largest first")

@@ -74,4 +74,9 @@ def _report(result) -> str:
         effects.to_string(index=False, float_format=lambda v: f"{v:.2f}") if len(effects) else "(none measured)",
     ]
     lines += [f"dropped: {label}: {why}" for label, why in result.dropped]
+    if result.drift is not None:
+        d = result.drift
+        lines.append(
+            f"drift check: the baseline's last run at {d.time_ratio:.2f}x [{d.ci_low:.2f}, {d.ci_high:.2f}] its first"
+        )
     return "\n".join([*lines, "", result.verdict])

@@ -34,7 +34,16 @@ from pointwise.tune_plan import (
     validate_budget,
     worker_of,
 )
-from pointwise.tune_stats import Effect, by_size, factor_effect, formulation_effect, ranking_rows, verdict
+from pointwise.tune_stats import (
+    Effect,
+    by_size,
+    drift_effect,
+    factor_effect,
+    formulation_effect,
+    ranking_rows,
+    verdict,
+)
+from pointwise.variants import BASELINE_KEY
 
 DEFAULT_BUDGET_S = 90.0
 BASELINE_SETTING = "TensorFlow's defaults"
@@ -58,6 +67,8 @@ class TuneResult:
     runs: tuple[TuneRun, ...]
     dropped: tuple[tuple[str, str], ...]
     """(factor label, why): what the budget left out, or what does not run on this machine."""
+    closing: BenchmarkResult | None = None
+    """Conv2D 1x1 at the baseline again after the last factor (A B C ... A), where the budget allowed."""
 
     @property
     def baseline(self) -> BenchmarkResult:
@@ -71,11 +82,20 @@ class TuneResult:
     def effects(self) -> list[Effect]:
         """Every factor's effect, largest first (the formulation's from the baseline run)."""
         card = self.baseline.environment
+        # The baseline brackets the factors: its first and closing samples together stand for it.
+        baseline_s = [
+            *self.baseline.measurement(BASELINE_KEY).per_call_s,
+            *(self.closing.measurement(BASELINE_KEY).per_call_s if self.closing else ()),
+        ]
         found = [formulation_effect(self.baseline)]
         for run in self.runs[1:]:
             levels = (run.factor.baseline(card), run.level)
-            found.append(factor_effect(run.factor.key, run.factor.label, levels, self.baseline, run.result))
+            found.append(factor_effect(run.factor.key, run.factor.label, levels, baseline_s, run.result))
         return by_size([e for e in found if e is not None])
+
+    @functools.cached_property
+    def drift(self) -> Effect | None:
+        return drift_effect(self.baseline, self.closing)
 
     @functools.cached_property
     def ranking(self) -> list[dict]:
@@ -83,7 +103,7 @@ class TuneResult:
 
     @property
     def verdict(self) -> str:
-        return verdict(self.effects, self.cpu)
+        return verdict(self.effects, self.cpu, self.drift)
 
     def to_dict(self) -> dict:
         return {
@@ -93,6 +113,7 @@ class TuneResult:
             "cpu": self.cpu,
             "verdict": self.verdict,
             "effects": [e.to_dict() for e in self.effects],
+            "drift": self.drift.to_dict() if self.drift else None,
             "ranking": self.ranking,
             "dropped": [{"factor": label, "why": why} for label, why in self.dropped],
             "runs": [
@@ -186,8 +207,9 @@ def run_tune(
     card, used = baseline.environment, [worker_of(base, {})]
     # Every factor again, not only those the first guess kept: the baseline's measured costs decide now.
     pending, dropped, slowdowns = list(factors), [], []
+    closing_s = _closing_s(costs, base)
     while pending:
-        left = budget_s - (time.monotonic() - started)
+        left = budget_s - (time.monotonic() - started) - closing_s
         # A factor the plan leaves out now stays pending: if the runs go faster than priced, it gets its turn.
         # `pending` stays in priority order (the planner drops from its end); the plan's order is the run order.
         step = _replan(base, left, costs, pending, used, card, plan.samples)
@@ -205,7 +227,26 @@ def run_tune(
         else:
             runs.append(run)
     dropped += [(f.label, f"did not fit the {budget_s:.0f} s budget") for f in pending]
-    return TuneResult(base, budget_s, time.monotonic() - started, tuple(runs), tuple(dropped))
+    closing = _closing_run(base, pool, on_event, len(runs), budget_s - (time.monotonic() - started), closing_s)
+    return TuneResult(base, budget_s, time.monotonic() - started, tuple(runs), tuple(dropped), closing)
+
+
+def _closing_s(costs: CostModel, base: RunSpec) -> float:
+    """The price of the closing run: Conv2D 1x1 alone at the baseline, perhaps on a restarted worker."""
+    return costs.worker_start_s + costs.setup_per_variant_s + base.samples * costs.round_s / len(base.layers_run)
+
+
+def _closing_run(base, pool, on_event, index, left_s, closing_s) -> BenchmarkResult | None:
+    """Conv2D 1x1 at the baseline once more, if something ran in between and the budget allows."""
+    if index < 2 or left_s < closing_s:
+        return None
+    _announce(on_event, index, index + 1, "the baseline again (drift check)", closing_s)
+    try:
+        return _bench(base.with_changes(variants=(BASELINE_KEY,)), pool, on_event, left_s)
+    except JobCancelledError:
+        raise
+    except PointwiseError:  # the drift check is a courtesy: the tune's results stand without it
+        return None
 
 
 def _learn(costs: CostModel, clock: _RunClock, base: RunSpec, samples: int, slowdowns: list[float]) -> CostModel:

@@ -96,13 +96,20 @@ def formulation_effect(baseline: BenchmarkResult) -> Effect | None:
     return effect("formulation", "the formulation", levels, conv.per_call_s, best.per_call_s)
 
 
-def factor_effect(
-    key: str, label: str, levels: tuple[str, str], baseline: BenchmarkResult, other: BenchmarkResult
-) -> Effect | None:
-    base, changed = baseline.measurement(BASELINE_KEY), other.measurement(BASELINE_KEY)
-    if base is None or changed is None:
+def factor_effect(key: str, label: str, levels: tuple[str, str], baseline_s, other: BenchmarkResult) -> Effect | None:
+    """Conv2D 1x1 at the other level against `baseline_s`, its samples at the baseline (first and closing run)."""
+    changed = other.measurement(BASELINE_KEY)
+    if changed is None or not baseline_s:
         return None
-    return effect(key, label, levels, base.per_call_s, changed.per_call_s)
+    return effect(key, label, levels, baseline_s, changed.per_call_s)
+
+
+def drift_effect(first: BenchmarkResult, closing: BenchmarkResult | None) -> Effect | None:
+    """Conv2D 1x1 at the baseline in the last run against the first: how much the machine's speed moved meanwhile."""
+    before, after = first.measurement(BASELINE_KEY), closing and closing.measurement(BASELINE_KEY)
+    if before is None or after is None:
+        return None
+    return effect("drift", "the machine's own drift", ("first run", "last run"), before.per_call_s, after.per_call_s)
 
 
 def by_size(effects: list[Effect]) -> list[Effect]:
@@ -165,7 +172,7 @@ def _ratio_text(e: Effect) -> str:
     return f"{e.size:.2f}x [{low:.2f}, {high:.2f}]"
 
 
-def verdict(effects: list[Effect], cpu: str) -> str:
+def verdict(effects: list[Effect], cpu: str, drift: Effect | None = None) -> str:
     """One sentence, largest effect first, e.g. "On this CPU (Intel Xeon ...), oneDNN matters 1.80x
     [1.70, 1.90] (TensorFlow's default (on) faster); the formulation 1.15x [...]; no significant effect: the
     allocator."
@@ -179,4 +186,10 @@ def verdict(effects: list[Effect], cpu: str) -> str:
     quiet = [e.label for e in by_size(effects) if not e.significant]
     if quiet:
         parts.append("no significant effect: " + ", ".join(quiet))
-    return f"On this CPU ({cpu}), " + "; ".join(parts) + "."
+    sentence = f"On this CPU ({cpu}), " + "; ".join(parts) + "."
+    if drift is not None and drift.significant:
+        sentence += (
+            f" Careful: the same baseline ran {_ratio_text(drift)} {'slower' if drift.time_ratio > 1 else 'faster'} "
+            "at the end than at the start (other work on this machine), so effects of that size are not reliable."
+        )
+    return sentence

@@ -143,6 +143,10 @@ def test_the_verdict_lists_significant_effects_by_size_then_the_rest():
     assert text.startswith("On this CPU (Test CPU), oneDNN matters 1.8")
     assert text.index("oneDNN") < text.index("the formulation 1.1") < text.index("no significant effect: the allocator")
     assert isinstance(effects[0], Effect) and effects[0].to_dict()["faster"] == "Dense"
+    drifted = effect("drift", "drift", ("first run", "last run"), _samples(1e-3, seed=7), _samples(1.3e-3, seed=8))
+    assert "Careful: the same baseline ran 1.3" in verdict(effects, "Test CPU", drifted)
+    steady = effect("drift", "drift", ("first run", "last run"), _samples(1e-3, seed=7), _samples(1e-3, seed=8))
+    assert verdict(effects, "Test CPU", steady) == text
     frame = effects_frame(by_size(effects))
     assert list(frame["factor"]) == ["oneDNN", "the formulation", "the allocator"]
     assert list(frame.loc[0, ["faster", "slower"]]) == ["on", "off"] and list(frame["significant"]) == [
@@ -170,6 +174,8 @@ def test_tune_cli_end_to_end_with_a_tiny_budget(tmp_path):
     assert data["runs"][0]["factor"] is None and all(d["why"] for d in data["dropped"])
     assert {labels[key] for key in ran} | dropped == set(labels.values())
     assert {e["factor"] for e in data["effects"]} == {"formulation", *ran}
+    # The closing baseline run (drift check), where the budget allowed one, holds Conv2D 1x1 alone.
+    assert data["drift"] is None or data["drift"]["baseline_level"] == "first run"
     medians = [row["median_ms"] for row in data["ranking"]]
     assert medians == sorted(medians) and len(medians) == 2 * len(data["runs"])
     # The baseline ran at TensorFlow's defaults: its card says what TensorFlow chose.

@@ -44,9 +44,11 @@ def main() -> None:
     gflops = run_spec.flops_per_call / (best["median_ms"] / 1e3) / 1e9
     bound = "compute" if roofline >= ceilings.peak_gflops_per_s else "memory"
     print(f"CPU: {tuned.cpu} (a shared machine: other work ran at the same time)")
-    print(f"tune: {len(tuned.runs)} settings x {len(run_spec.layers_run)} variants in {tuned.elapsed_s:.0f} s")
-    print(f"best configuration: {best['configuration']} ({run_spec.mode}, {run_spec.dtype}, oneDNN {run_spec.onednn},")
-    print(f"    threads {run_spec.threads or 'default'}, allocator {run_spec.cpu_allocator_bfc})")
+    print(f"tune: {len(tuned.runs)} settings x up to {len(tuned.spec.layers_run)} variants in {tuned.elapsed_s:.0f} s")
+    print(
+        f"best configuration: {best['configuration']} ({run_spec.backend}, {run_spec.mode}, {run_spec.dtype}, "
+        f"oneDNN {run_spec.onednn}, threads {run_spec.threads or 'default'}, allocator {run_spec.cpu_allocator_bfc})"
+    )
     print(
         f"median {best['median_ms']:.3f} ms [{best['ci95_low_ms']:.3f}, {best['ci95_high_ms']:.3f}] "
         f"-> {gflops:.1f} GFLOP/s"

@@ -55,7 +55,10 @@ def show_conversion(data: dict) -> None:
         st.dataframe(not_converted, hide_index=True)
     st.plotly_chart(timing_chart(timing_frame(data)), key="model_timing_chart")
     frame = timing_frame(data).drop(columns=["key"])
-    st.dataframe(frame, hide_index=True, column_config={c: st.column_config.NumberColumn(format="%.3f") for c in frame})
+    numbers = frame.select_dtypes("number").columns.drop("samples")
+    st.dataframe(
+        frame, hide_index=True, column_config={c: st.column_config.NumberColumn(format="%.3f") for c in numbers}
+    )
     st.info(verdict(data, data["environment"]["cpu"]), icon=":material/balance:")
     st.caption(
         f"{conversion['folded_pairs']} BatchNormalizations folded into the pointwise layer before them. The share "

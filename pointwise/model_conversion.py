@@ -25,9 +25,9 @@ import numpy as np
 import tensorflow as tf
 
 from pointwise.conversion import pointwise_kernel_from_conv2d
+from pointwise.models import STRIDED_CHOICES
 from pointwise.variants import BASELINE_KEY, get_variant
 
-STRIDED_CHOICES = ("measure", "subsample", "keep")
 CONVERTED, KEPT, SUBSAMPLED = "converted", "kept", "subsampled + converted"
 
 

@@ -22,16 +22,15 @@ class NetworkInfo:
     builder: str
     gflop_per_image_224: float
     """Multiply-adds x 2 of one 224x224 image (the papers' figures), to refuse a run before building it."""
-    min_input: int
 
 
 NETWORKS: dict[str, NetworkInfo] = {
     n.key: n
     for n in (
-        NetworkInfo("mobilenet_v2", "MobileNetV2", "MobileNetV2", 0.60, 32),
-        NetworkInfo("mobilenet_v3_small", "MobileNetV3Small", "MobileNetV3Small", 0.12, 32),
-        NetworkInfo("efficientnet_b0", "EfficientNetB0", "EfficientNetB0", 0.78, 32),
-        NetworkInfo("resnet50", "ResNet50", "ResNet50", 8.2, 32),
+        NetworkInfo("mobilenet_v2", "MobileNetV2", "MobileNetV2", 0.60),
+        NetworkInfo("mobilenet_v3_small", "MobileNetV3Small", "MobileNetV3Small", 0.12),
+        NetworkInfo("efficientnet_b0", "EfficientNetB0", "EfficientNetB0", 0.78),
+        NetworkInfo("resnet50", "ResNet50", "ResNet50", 8.2),
     )
 }
 MODEL_VARIANTS = {"pointwise": "PointwiseConv2D", "dense": "Dense"}
@@ -125,8 +124,10 @@ def _within_cap(cap: str, field: str, value: int, limit: int) -> None:
 
 def model_request_from_dict(data: dict) -> ModelRequest:
     """The worker's rebuild of a request the server validated (types and ranges checked again, not caps)."""
-    if data.get("model") not in NETWORKS or data.get("variant") not in MODEL_VARIANTS:
+    if data.get("model") not in NETWORKS:
         raise InvalidSpecError("model", data.get("model"), f"one of {', '.join(NETWORKS)}")
+    if data.get("variant") not in MODEL_VARIANTS:
+        raise InvalidSpecError("variant", data.get("variant"), f"one of {', '.join(MODEL_VARIANTS)}")
     return ModelRequest(
         model=data["model"],
         input_size=coerce_int("input", data["input_size"], INPUT_RANGE),

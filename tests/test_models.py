@@ -194,3 +194,23 @@ def test_cli_refuses_an_unknown_model_naming_the_field():
         [sys.executable, "-m", "pointwise", "model", "--model", "vgg16"], capture_output=True, text=True, timeout=60
     )
     assert completed.returncode == 2 and "model" in completed.stderr and "vgg16" in completed.stderr
+
+
+@pytest.mark.slow
+def test_models_page_table_has_a_row_and_a_benchmark_link_per_1x1_layer(tmp_db):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).parent.parent / "app.py"), default_timeout=300)
+    at.run()
+    at.switch_page("pages/models.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="model_network").value == "mobilenet_v2"
+    table = at.dataframe[0].value
+    assert len(table) == 34 and at.subheader[0].value == "34 pointwise (1x1) convolutions"
+    first = table.iloc[0]
+    assert first["layer"] == "expanded_conv_project"
+    # 96x96 input, batch 2: the first 1x1 layer runs at 48x48, 32 -> 16.
+    assert first["benchmark"] == "benchmark?batch=2&height=48&width=48&channels=32&filters=16"

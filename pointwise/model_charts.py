@@ -22,8 +22,8 @@ def flops_chart(data: dict) -> go.Figure:
         frame,
         x="position",
         y="MFLOPs",
-        color="kind",
-        category_orders={"kind": list(KIND_ORDER)},
+        color="layer_kind",
+        category_orders={"layer_kind": list(KIND_ORDER)},
         color_discrete_sequence=VARIANT_COLORS,
         hover_data={"layer": True, "share": ":.1%", "position": False},
     )

@@ -58,7 +58,7 @@ def pointwise_table(data: dict) -> pd.DataFrame:
             "benchmark": benchmark_link(row, batch),
         }
         for row in inventory_frame(data).to_dict("records")
-        if row["kind"] == "1x1"
+        if row["layer_kind"] == "1x1"
     ]
     return pd.DataFrame(rows)
 
@@ -66,12 +66,12 @@ def pointwise_table(data: dict) -> pd.DataFrame:
 def kind_shares(data: dict) -> dict[str, float]:
     """{kind: share of the model's FLOPs}, for 1x1, depthwise, kxk and dense."""
     frame = inventory_frame(data)
-    return {kind: float(share) for kind, share in frame.groupby("kind", sort=False)["share"].sum().items()}
+    return {kind: float(share) for kind, share in frame.groupby("layer_kind", sort=False)["share"].sum().items()}
 
 
 def param_share_1x1(data: dict) -> float:
     frame = inventory_frame(data)
-    return float(frame.loc[frame["kind"] == "1x1", "params"].sum() / frame["params"].sum())
+    return float(frame.loc[frame["layer_kind"] == "1x1", "params"].sum() / frame["params"].sum())
 
 
 def timing_frame(data: dict) -> pd.DataFrame:
@@ -163,8 +163,8 @@ def model_summary(data: dict) -> dict:
     """The figures the CLI's JSON and a note quote: shares, equivalence, speedups with their intervals."""
     summary = {
         "model": data["request"]["model"],
-        "count_1x1": sum(1 for row in data["inventory"] if row["kind"] == "1x1"),
-        "strided_1x1": sum(1 for row in data["inventory"] if row["kind"] == "1x1" and row["stride"] != [1, 1]),
+        "count_1x1": sum(1 for row in data["inventory"] if row["layer_kind"] == "1x1"),
+        "strided_1x1": sum(1 for row in data["inventory"] if row["layer_kind"] == "1x1" and row["stride"] != [1, 1]),
         "flop_share_by_kind": kind_shares(data),
         "param_share_1x1": param_share_1x1(data),
     }

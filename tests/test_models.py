@@ -62,7 +62,7 @@ def _relative_error(reference, candidate) -> float:
 @pytest.mark.parametrize("key", list(EXPECTED_1X1))
 def test_inventory_counts_every_1x1_convolution_and_the_strided_ones(key):
     rows = inventory(_network(key, 32), batch=1)
-    pointwise_rows = [r for r in rows if r["kind"] == "1x1"]
+    pointwise_rows = [r for r in rows if r["layer_kind"] == "1x1"]
     strided = [r for r in pointwise_rows if r["stride"] != [1, 1]]
     assert (len(pointwise_rows), len(strided)) == EXPECTED_1X1[key]
     # A 1x1 layer's FLOPs are 2·B·H'·W'·C·F, and its parameters C·F (+ F with a bias).
@@ -77,8 +77,8 @@ def test_mobilenet_v2_inventory_names_the_batchnorm_and_activation_after_each_la
     assert rows["block_1_expand"]["batchnorm"] == "block_1_expand_BN"
     assert rows["block_1_expand"]["activation"] == "linear, then relu6"
     assert rows["block_1_project"]["activation"] == "linear"  # the linear bottleneck
-    assert rows["Conv1"]["kind"] == "kxk" and rows["expanded_conv_depthwise"]["kind"] == "depthwise"
-    assert rows["predictions"]["kind"] == "dense"
+    assert rows["Conv1"]["layer_kind"] == "kxk" and rows["expanded_conv_depthwise"]["layer_kind"] == "depthwise"
+    assert rows["predictions"]["layer_kind"] == "dense"
     assert rows["block_1_expand"]["flops"] == 4 * 2 * 16 * 16 * 16 * 96
 
 
@@ -176,7 +176,7 @@ def test_cli_json_has_inventory_equivalence_and_timings(tmp_db):
     output = json.loads(completed.stdout)
     summary, result = output["summary"], output["result"]
     assert summary["count_1x1"] == 42
-    assert len([r for r in result["inventory"] if r["kind"] == "1x1"]) == 42
+    assert len([r for r in result["inventory"] if r["layer_kind"] == "1x1"]) == 42
     assert result["conversion"]["equivalence"]["logits"]["ok"]
     assert result["conversion"]["equivalence"]["first_diverging"] is None
     rows = {(t["pass"], t["key"]): t for t in summary["timings"]}

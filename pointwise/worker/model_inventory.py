@@ -86,7 +86,7 @@ def _row(layer, kind: str, batch: int, following: dict) -> dict:
     batchnorm, activation = _followers(layer, following)
     return {
         "layer": layer.name,
-        "kind": kind,
+        "layer_kind": kind,
         "input_shape": list(in_shape),
         "output_shape": list(out_shape),
         "channels": int(channels),

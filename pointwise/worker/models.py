@@ -57,7 +57,7 @@ def convert_and_measure(model: keras.Model, request: ModelRequest, events) -> di
     models = {ORIGINAL: model, CONVERTED: converted, FOLDED: folded}
     timings, steps = time_models(models, x, request.rounds, events)
     events.phase("Profiling the original model's steps (the time spent in its 1x1 layers)")
-    pointwise_names = {row["layer"] for row in inventory(model, request.batch) if row["kind"] == KIND_1X1}
+    pointwise_names = {row["layer"] for row in inventory(model, request.batch) if row["layer_kind"] == KIND_1X1}
     profiled = profiled_1x1_time({p: fns[ORIGINAL] for p, fns in steps.items()}, pointwise_names)
     return {
         "plan": [d.to_dict() for d in plan],

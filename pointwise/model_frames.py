@@ -138,7 +138,7 @@ def verdict(data: dict, cpu: str) -> str:
     parts = []
     for pass_name, key in (("inference", "converted"), ("training", "converted"), ("inference", "folded")):
         row = frame[(frame["pass"] == pass_name) & (frame["key"] == key)].iloc[0]
-        what = "BN folding" if key == "folded" else "conversion"
+        what = "converted + BN folded" if key == "folded" else "conversion"
         if _significant(row):
             parts.append(
                 f"{what} {pass_name} {row['speedup']:.2f}x (95% CI {row['speedup_ci95_low']:.2f}–"
@@ -147,9 +147,10 @@ def verdict(data: dict, cpu: str) -> str:
         else:
             parts.append(f"{what} {pass_name}: no measurable change ({row['speedup']:.2f}x, CI includes 1)")
     folding = folding_speedup(data)
+    measurable = not folding["ci95_low"] <= 1.0 <= folding["ci95_high"]
     parts.append(
         f"folding alone (vs the converted model) {folding['speedup']:.2f}x (95% CI {folding['ci95_low']:.2f}–"
-        f"{folding['ci95_high']:.2f})"
+        f"{folding['ci95_high']:.2f}{'' if measurable else ', includes 1: not measurable'})"
     )
     share = pointwise_time_share(data)
     spent = (

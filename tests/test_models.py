@@ -214,3 +214,24 @@ def test_models_page_table_has_a_row_and_a_benchmark_link_per_1x1_layer(tmp_db):
     assert first["layer"] == "expanded_conv_project"
     # 96x96 input, batch 2: the first 1x1 layer runs at 48x48, 32 -> 16.
     assert first["benchmark"] == "benchmark?batch=2&height=48&width=48&channels=32&filters=16"
+
+
+def test_verdict_calls_a_speedup_measurable_only_when_its_interval_excludes_one():
+    from pointwise.model_frames import folding_speedup, verdict
+
+    rng = np.random.default_rng(0)
+    slow, fast = list(rng.normal(0.2, 0.002, 20)), list(rng.normal(0.1, 0.001, 20))
+    data = {
+        "request": {"model": "mobilenet_v2", "variant": "pointwise"},
+        "conversion": {
+            "timings": {
+                "inference": {"conv2d": slow, "converted": slow, "folded": fast},
+                "training": {"conv2d": slow, "converted": slow},
+            },
+            "profiled_1x1": {p: {"pointwise_us": 30.0, "total_us": 100.0} for p in ("inference", "training")},
+        },
+    }
+    assert folding_speedup(data)["ci95_low"] > 1.5
+    sentence = verdict(data, "Test CPU")
+    assert "30% of its inference" in sentence and "conversion inference: no measurable change" in sentence
+    assert "folding alone (vs the converted model) 2.0" in sentence and "not measurable" not in sentence

@@ -165,7 +165,7 @@ def test_sidebar_without_jax_offers_no_backend_and_refuses_a_jax_link(tmp_db, wi
 
 
 @pytest.mark.slow
-def test_a_jax_worker_never_imports_tensorflow():
+def test_a_jax_worker_benchmarks_without_importing_tensorflow():
     code = (
         "import json, sys\n"
         "from pointwise.spec import make_run_spec\n"

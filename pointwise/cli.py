@@ -15,10 +15,10 @@ import pandas as pd
 
 from pointwise.backends import BACKENDS, DEFAULT_BACKEND
 from pointwise.cli_model import add_model_parser, cmd_model
-from pointwise.cli_output import JsonDestination, TerminalProgress, check_table
+from pointwise.cli_output import JsonDestination, TerminalProgress, check_table, time_limit_seconds
 from pointwise.cli_tune import add_tune_parser, run_tune_command
 from pointwise.errors import InvalidSpecError, PointwiseError
-from pointwise.limits import check_settings, validate_time_limit_s
+from pointwise.limits import check_settings
 from pointwise.spec import (
     DTYPES,
     INT_RANGES,
@@ -49,18 +49,6 @@ class _OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {_one_line(message)}\n")
-
-
-def _time_limit(text: str) -> float:
-    """argparse type for --time-limit: a finite number of seconds in range (nan, inf and -1 are refused)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = text
-    try:
-        return validate_time_limit_s("--time-limit", value)
-    except InvalidSpecError as exc:
-        raise argparse.ArgumentTypeError(f"expected {exc.expected}, received {text!r}") from None
 
 
 def _add_spec_arguments(parser: argparse.ArgumentParser, bench: bool) -> None:
@@ -106,7 +94,9 @@ def _add_spec_arguments(parser: argparse.ArgumentParser, bench: bool) -> None:
         # `pass` only in external forms (CLI, URL, environment card); in code `RunSpec.pass_kind` (`pass` is a keyword).
         parser.add_argument("--pass", dest="pass_kind", default="forward", help=f"one of {', '.join(PASSES)}")
         parser.add_argument("--samples", default="30")
-        parser.add_argument("--time-limit", type=_time_limit, default=None, help="seconds before a job is stopped")
+        parser.add_argument(
+            "--time-limit", type=time_limit_seconds, default=None, help="seconds before a job is stopped"
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:

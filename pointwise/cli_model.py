@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from pointwise.cli_output import TerminalProgress
+from pointwise.cli_output import TerminalProgress, time_limit_seconds
 from pointwise.models import (
     DEFAULT_BATCH,
     DEFAULT_INPUT,
@@ -25,7 +25,9 @@ def add_model_parser(sub) -> None:
     model.add_argument("--rounds", default=str(DEFAULT_ROUNDS), help="interleaved timing rounds (samples per model)")
     model.add_argument("--strided", default="measure", help=" | ".join(STRIDED_CHOICES))
     model.add_argument("--inventory-only", action="store_true", help="list the layers; no conversion or timing")
-    model.add_argument("--time-limit", type=float, default=None, help="stop the job after this many seconds")
+    model.add_argument(
+        "--time-limit", type=time_limit_seconds, default=None, help="stop the job after this many seconds"
+    )
     model.add_argument("--json", dest="json_out", nargs="?", const="-", default=None, metavar="FILE")
 
 

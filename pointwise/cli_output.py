@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import sys
@@ -11,6 +12,7 @@ import pandas as pd
 
 from pointwise import protocol
 from pointwise.errors import InvalidSpecError
+from pointwise.limits import validate_time_limit_s
 from pointwise.spec import format_shape
 
 TABLE_WIDTH = 120
@@ -119,3 +121,15 @@ class TerminalProgress:
             self._progress.update(
                 self._task, completed=event["done"], total=event["total"], description=f"timing {event['variant']}"
             )
+
+
+def time_limit_seconds(text: str) -> float:
+    """argparse type for --time-limit: a finite number of seconds in range (nan, inf and -1 are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = text
+    try:
+        return validate_time_limit_s("--time-limit", value)
+    except InvalidSpecError as exc:
+        raise argparse.ArgumentTypeError(f"expected {exc.expected}, received {text!r}") from None

@@ -118,6 +118,7 @@ def test_sweep_and_ceilings():
         (("bench", "--time-limit", "nan"), "--time-limit"),
         (("bench", "--time-limit", "inf"), "--time-limit"),
         (("bench", "--time-limit", "-1"), "--time-limit"),
+        (("model", "--model", "mobilenet_v2", "--time-limit", "-5"), "--time-limit"),
         (("bench", "--json", "/nonexistent-dir/run.json"), "--json"),
         (("bench", "--json", "/dev/full"), "--json"),
         (("check", "--shape", "1,2,2,2", "--filters", "2", "--device", "CPU:٣"), "device"),

@@ -36,6 +36,7 @@ def test_jobs_package_exports_its_public_names():
         "benchmark_and_cache",
         "cached_benchmark",
         "check_cached",
+        "check_in_cache",
         "default_pool",
         "kernels_cached",
         "list_devices",

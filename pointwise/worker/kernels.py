@@ -68,7 +68,7 @@ def _variant_kernels(runtime: TensorFlowRuntime, spec: RunSpec, key: str, x) -> 
     try:
         graphs = _executed_graphs(call)
         calls = _calls_to_profile(call)
-        space, wall_s = _profile(call, calls)
+        space, wall_s = profile_calls(call, calls)
     except runtime.run_errors as exc:
         first_line = (getattr(exc, "message", None) or str(exc)).strip().splitlines()[0]
         return VariantKernels(key, error=f"TensorFlow cannot run it here: {first_line}")
@@ -103,7 +103,7 @@ def _calls_to_profile(call: Callable[[], None]) -> int:
     return max(MIN_CALLS, min(MAX_CALLS, math.ceil(PROFILE_TARGET_S / per_call)))
 
 
-def _profile(call: Callable[[], None], calls: int) -> tuple[xplane_pb2.XSpace, float]:
+def profile_calls(call: Callable[[], None], calls: int) -> tuple[xplane_pb2.XSpace, float]:
     """`calls` calls under the profiler: the trace, and their wall time (profiler overhead included)."""
     options = tf.profiler.experimental.ProfilerOptions(host_tracer_level=2, python_tracer_level=0)
     with tempfile.TemporaryDirectory(prefix="pointwise-kernels-") as logdir:
@@ -119,7 +119,7 @@ def _profile(call: Callable[[], None], calls: int) -> tuple[xplane_pb2.XSpace, f
         return xplane_pb2.XSpace.FromString(trace.read_bytes()), wall_s
 
 
-def _events(space: xplane_pb2.XSpace) -> Iterator[tuple[str, str, float, dict, int]]:
+def traced_events(space: xplane_pb2.XSpace) -> Iterator[tuple[str, str, float, dict, int]]:
     """(event name, display name, duration in µs, stats by name, start in ps) of every event on every line."""
     for plane in space.planes:
         for line in plane.lines:
@@ -161,7 +161,7 @@ def _graph_rows(space, graphs: list, calls: int) -> tuple[KernelRow, ...]:
     counts: dict[str, float] = collections.Counter()
     times: dict[str, float | None] = collections.defaultdict(float)
     traced_nodes = set()
-    for name, op, duration_us, _, _ in _events(space):
+    for name, op, duration_us, _, _ in traced_events(space):
         if ":" not in name or not op or op.startswith(_CALL_OPS):
             continue
         traced_nodes.add(name.rsplit(":", 1)[0])
@@ -189,7 +189,7 @@ def _eager_rows(space, calls: int) -> tuple[KernelRow, ...]:
     counts: dict[str, float] = collections.Counter()
     times: dict[str, float] = collections.defaultdict(float)
     enclosing: list[tuple[int, int, str]] = []
-    events = sorted(_events(space), key=lambda event: event[4])
+    events = sorted(traced_events(space), key=lambda event: event[4])
     for name, _, duration_us, stats, start_ps in events:
         end_ps = start_ps + int(duration_us * 1e6)
         if name == "EagerExecute" and stats.get("eager_op"):
@@ -205,7 +205,7 @@ def _eager_rows(space, calls: int) -> tuple[KernelRow, ...]:
 def _xla_times(space) -> dict[str, list[float]]:
     """Per HLO instruction: the durations of its events (`hlo_op` stat), "end: ..." markers left out."""
     times: dict[str, list[float]] = collections.defaultdict(list)
-    for name, _, duration_us, stats, _ in _events(space):
+    for name, _, duration_us, stats, _ in traced_events(space):
         if stats.get("hlo_op") and not name.startswith("end: "):
             times[stats["hlo_op"]].append(duration_us)
     return times

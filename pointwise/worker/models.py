@@ -156,13 +156,13 @@ def profiled_1x1_time(steps: dict, layer_names: set[str], calls: int = 3) -> dic
     name as a path component ("model/block_1_expand_1/convolution", and "gradient_tape/.../block_1_expand_1/..."
     for its gradients). Times are summed per call; the server divides.
     """
-    from pointwise.worker.kernels import _events, _profile
+    from pointwise.worker.kernels import profile_calls, traced_events
 
     totals = {}
     for pass_name, step in steps.items():
-        space, _ = _profile(step, calls)
+        space, _ = profile_calls(step, calls)
         pointwise_us = total_us = 0.0
-        for name, op, duration_us, _, _ in _events(space):
+        for name, op, duration_us, _, _ in traced_events(space):
             if ":" not in name or not op:
                 continue
             total_us += duration_us

@@ -133,7 +133,7 @@ def main() -> int:
             )
 
     print("\n3. The kernels that ran")
-    _print_kernels(backend, runtime, spec_for(True), make_layer)
+    _print_kernels(backend, runtime, spec_for(True))
 
     print("\n4. PointwiseConv2D(strategy='auto') on this device")
     spec = spec_for(True)
@@ -162,27 +162,15 @@ def _wait(out, backend: str) -> None:
         float(tf.reduce_sum(first).numpy())
 
 
-def _print_kernels(backend: str, runtime, spec, make_layer) -> None:
+def _print_kernels(backend: str, runtime, spec) -> None:
+    """The product's own reader: the profiler's kernels on TensorFlow, the compiled HLO's entry on JAX."""
     if backend == "jax":
-        import jax
-
-        from pointwise.worker.jax_runtime import fused_ops
-
-        with runtime.device_scope(spec.device):
-            x = runtime.input_tensor(spec)
-            for key in KEYS:
-                layer = make_layer(key, spec.filters, use_bias=spec.use_bias, dtype=spec.dtype, seed=spec.seed)
-                layer.build(x.shape)
-                weights = [v.value for v in layer.trainable_variables]
-                fixed = [v.value for v in layer.non_trainable_variables]
-                compiled = jax.jit(lambda w, i, layer=layer, fixed=fixed: layer.stateless_call(w, fixed, i)[0])
-                text = compiled.lower(weights, x).compile().as_text()
-                print(f"  {key:<11} {', '.join(fused_ops(text))}")
-        return
-    from pointwise.worker.kernels import kernels_that_ran
-
+        from pointwise.worker.jax_kernels import kernels_that_ran
+    else:
+        from pointwise.worker.kernels import kernels_that_ran
     for variant in kernels_that_ran(spec, runtime).variants:
-        print(f"  {variant}")
+        ops = "; ".join(f"{row.op} {row.detail}".strip() for row in variant.rows) or variant.error
+        print(f"  {variant.key:<11} {ops}")
 
 
 if __name__ == "__main__":

@@ -17,10 +17,12 @@ import jax
 from pointwise.kernels import KernelRow, KernelsResult, VariantKernels
 from pointwise.layers import make_layer
 from pointwise.spec import RunSpec
-from pointwise.worker.jax_runtime import HLO_INSTRUCTION
 from pointwise.worker.runtime import Runtime, default_runtime
 
 TIMED_CALLS = 10
+HLO_INSTRUCTION = re.compile(r" = (?:\([^()]*\)|\S+) ([a-z][\w-]*)\(")
+"""`%name = SHAPE opcode(`: a shape is one token, or a parenthesised tuple (a GPU cuBLAS call returns the output
+and its workspace: `(f32[...]{...}, s8[...]{0}) custom-call(`)."""
 _BOOKKEEPING = frozenset({"parameter", "constant", "tuple", "get-tuple-element", "bitcast", "copy"})
 
 
@@ -68,7 +70,7 @@ def compiled_ops(hlo_text: str) -> list[tuple[str, str]]:
             continue
         opcode, detail = match.group(1), ""
         if opcode == "fusion":
-            kind = re.search(r'"kind":"([^"]+)"', line) or re.search(r"kind=(\w+)", line)
+            kind = re.search(r'"kind"\s*:\s*"([^"]+)"', line) or re.search(r"kind=(\w+)", line)
             called = re.search(r"calls=%?([\w.\-]+)", line)
             inner = computations.get(called.group(1), []) if called else []
             fused = sorted({m.group(1) for m in map(HLO_INSTRUCTION.search, inner) if m} - _BOOKKEEPING)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import random
-import re
 from collections.abc import Callable
 from importlib import metadata
 from typing import Any
@@ -179,33 +178,3 @@ def _devices_or_none(kind: str) -> list:
         return jax.devices(kind)
     except RuntimeError:
         return []
-
-
-HLO_INSTRUCTION = re.compile(r" = (?:\([^()]*\)|\S+) ([a-z][\w-]*)\(")
-"""`%name = SHAPE opcode(`: a shape is one token, or a parenthesised tuple (a GPU cuBLAS call returns the output
-and its workspace: `(f32[...]{...}, s8[...]{0}) custom-call(`)."""
-
-
-def fused_ops(compiled_text: str) -> list[str]:
-    """The operations of the entry computation of `jax.jit(f).lower(...).compile().as_text()`: what XLA runs
-    (fusions named by the kind of fusion, custom calls by their target), e.g. `["fusion(__ynn_fusion)"]`."""
-    entry = compiled_text[compiled_text.index("\nENTRY ") :]
-    body = entry[entry.index("{") + 1 : entry.index("\n}")]
-    ops = []
-    for line in body.strip().splitlines():
-        instruction = HLO_INSTRUCTION.search(line)
-        if instruction is None:
-            continue
-        opcode = instruction.group(1)
-        if opcode in ("parameter", "bitcast", "tuple", "get-tuple-element", "constant", "copy"):
-            continue
-        detail = next(
-            (
-                line.split(marker, 1)[1].split('"')[0]
-                for marker in ('"kind":"', 'custom_call_target="')
-                if marker in line
-            ),
-            None,
-        )
-        ops.append(f"{opcode}({detail})" if detail else opcode)
-    return ops

@@ -18,29 +18,9 @@ from types import ModuleType
 import keras
 from keras import ops
 
+from pointwise.layer_base import PACKAGE, ChannelMatmul, Image2DLayer, read_weight, tf, validated_filters
 from pointwise.tuning_rounds import Tuning
 from pointwise.variants import get_variant
-
-_PACKAGE = "pointwise"
-
-
-class _LazyTensorFlow:
-    """`tensorflow`, imported at the first attribute read: the `tf.*` layers below run on TensorFlow only
-    (`Variant.backends`), and a process on another Keras backend must not pay TensorFlow's import."""
-
-    def __getattr__(self, name: str):
-        return getattr(importlib.import_module("tensorflow"), name)
-
-
-tf = _LazyTensorFlow()
-
-
-def _read(weight):
-    """A weight's value as a tensor. On TensorFlow a read op of the variable (`ops.convert_to_tensor` would hand
-    over the variable itself, which `tf.custom_gradient` refuses): gradients reach the variable through it."""
-    if keras.backend.backend() == "tensorflow":
-        return tf.convert_to_tensor(weight)
-    return ops.convert_to_tensor(weight)
 
 
 def _autotuner() -> ModuleType:
@@ -50,97 +30,8 @@ def _autotuner() -> ModuleType:
     return importlib.import_module("pointwise.jax_autotune")
 
 
-def _validated_filters(filters: object) -> int:
-    if isinstance(filters, bool) or not isinstance(filters, int) or filters <= 0:
-        raise ValueError(
-            f"Invalid value for argument `filters`. Expected a strictly positive integer. Received filters={filters!r}."
-        )
-    return filters
-
-
-class _ChannelMatmul(keras.layers.Layer):
-    """Shared lifecycle of the custom variants: a (C, F) `kernel` and an (F,) `bias` over the last axis.
-
-    Args:
-        filters: int, the number of output channels F.
-        use_bias: bool, whether to add a learned bias.
-        kernel_initializer: initializer for the (C, F) kernel.
-        bias_initializer: initializer for the (F,) bias.
-    """
-
-    min_input_ndim = 2
-
-    def __init__(
-        self,
-        filters: int,
-        use_bias: bool = True,
-        kernel_initializer: str | keras.initializers.Initializer = "glorot_uniform",
-        bias_initializer: str | keras.initializers.Initializer = "zeros",
-        **kwargs,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.filters = _validated_filters(filters)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
-        self.input_spec = keras.layers.InputSpec(min_ndim=self.min_input_ndim)
-
-    def build(self, input_shape) -> None:
-        channels = input_shape[-1]
-        if channels is None:
-            raise ValueError(
-                f"The last (channels) axis of the input of {type(self).__name__} must be defined. "
-                f"Received input_shape={input_shape}."
-            )
-        self.kernel = self.add_weight(
-            name="kernel",
-            shape=(channels, self.filters),
-            initializer=self.kernel_initializer,
-            **self._weight_options("kernel"),
-        )
-        self.bias = (
-            self.add_weight(
-                name="bias", shape=(self.filters,), initializer=self.bias_initializer, **self._weight_options("bias")
-            )
-            if self.use_bias
-            else None
-        )
-        self.input_spec = keras.layers.InputSpec(min_ndim=self.min_input_ndim, axes={-1: channels})
-
-    def _weight_options(self, name: str) -> dict:
-        """Extra `add_weight` arguments for weight `name` (regularizer, constraint); none here."""
-        return {}
-
-    def compute_output_shape(self, input_shape):
-        return (*input_shape[:-1], self.filters)
-
-    def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "filters": self.filters,
-            "use_bias": self.use_bias,
-            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-            "bias_initializer": keras.initializers.serialize(self.bias_initializer),
-        }
-
-
-class _Image2DLayer(_ChannelMatmul):
-    """A pointwise layer on channels-last images: input (B, H, W, C), output (B, H, W, F)."""
-
-    min_input_ndim = 4
-
-    def build(self, input_shape) -> None:
-        if len(input_shape) != 4:
-            raise ValueError(
-                f"{type(self).__name__} expects a 4-D input (batch, height, width, channels). "
-                f"Received input_shape={input_shape}."
-            )
-        super().build(input_shape)
-        self.input_spec = keras.layers.InputSpec(ndim=4, axes={-1: input_shape[-1]})
-
-
-@keras.saving.register_keras_serializable(package=_PACKAGE)
-class SeedMatmul(_ChannelMatmul):
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class SeedMatmul(ChannelMatmul):
     """Article Example 1: `tf.matmul(inputs, kernel) + bias` on an input of any rank >= 2.
 
     On a 4-D input TensorFlow broadcasts the (C, F) kernel over the leading axes (a batched matmul).
@@ -153,8 +44,8 @@ class SeedMatmul(_ChannelMatmul):
         return output
 
 
-@keras.saving.register_keras_serializable(package=_PACKAGE)
-class SeedEinsum(_ChannelMatmul):
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class SeedEinsum(ChannelMatmul):
     """Article Example 2: reshape to (B, H*W, C), `einsum('bij,jk->bik')`, reshape to (B, -1, F).
 
     Input shape: (B, ..., C). Output shape: (B, prod(...), F): the spatial axes are folded into one.
@@ -174,7 +65,7 @@ class SeedEinsum(_ChannelMatmul):
         return (input_shape[0], folded, self.filters)
 
 
-@keras.saving.register_keras_serializable(package=_PACKAGE)
+@keras.saving.register_keras_serializable(package=PACKAGE)
 class SeedDenseFlatten(keras.layers.Layer):
     """Article Example 3: flatten to (B, H*W*C), `Dense(filters)`, reshape to (B, -1, F).
 
@@ -188,7 +79,7 @@ class SeedDenseFlatten(keras.layers.Layer):
 
     def __init__(self, filters: int, use_bias: bool = True, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.filters = _validated_filters(filters)
+        self.filters = validated_filters(filters)
         self.use_bias = bool(use_bias)
         self.dense = keras.layers.Dense(self.filters, use_bias=self.use_bias, dtype=self.dtype_policy, name="dense")
 
@@ -214,8 +105,8 @@ class SeedDenseFlatten(keras.layers.Layer):
         return {**super().get_config(), "filters": self.filters, "use_bias": self.use_bias}
 
 
-@keras.saving.register_keras_serializable(package=_PACKAGE)
-class Matmul2D(_Image2DLayer):
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class Matmul2D(Image2DLayer):
     """Reshape to (B*H*W, C), one 2-D matmul, `bias_add`, reshape back to (B, H, W, F)."""
 
     def call(self, inputs):
@@ -227,8 +118,8 @@ class Matmul2D(_Image2DLayer):
         return tf.reshape(output, tf.concat([shape[:-1], [self.filters]], axis=0))
 
 
-@keras.saving.register_keras_serializable(package=_PACKAGE)
-class Einsum4D(_Image2DLayer):
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class Einsum4D(Image2DLayer):
     """`einsum('bhwc,cf->bhwf')` plus bias."""
 
     def call(self, inputs):
@@ -238,8 +129,8 @@ class Einsum4D(_Image2DLayer):
         return output
 
 
-@keras.saving.register_keras_serializable(package=_PACKAGE)
-class KerasOpsPointwise(_ChannelMatmul):
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class KerasOpsPointwise(ChannelMatmul):
     """Backend-agnostic pointwise layer: `keras.ops.matmul` over the last axis plus bias."""
 
     def call(self, inputs):
@@ -249,8 +140,8 @@ class KerasOpsPointwise(_ChannelMatmul):
         return output
 
 
-@keras.saving.register_keras_serializable(package=_PACKAGE)
-class PointwiseConv2D(_Image2DLayer):
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class PointwiseConv2D(Image2DLayer):
     """Pointwise (1x1) convolution on channels-last images, a drop-in for `Conv2D(filters, 1)`.
 
     `output[b, h, w, :] = activation(inputs[b, h, w, :] @ kernel + bias)`, with `kernel` of shape (C, F) like
@@ -317,7 +208,7 @@ class PointwiseConv2D(_Image2DLayer):
         if self.requested_strategy == "auto":
             self.strategy, self.tuning = tuner.choose_strategy(inputs.shape, self.filters, inputs.dtype, self.use_bias)
         weights = [self.kernel, self.bias] if self.use_bias else [self.kernel]
-        output = tuner.pointwise_conv(self.strategy, inputs, *(_read(w) for w in weights))
+        output = tuner.pointwise_conv(self.strategy, inputs, *(read_weight(w) for w in weights))
         return self.activation(output)
 
     def get_config(self) -> dict:

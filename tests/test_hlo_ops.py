@@ -4,7 +4,7 @@ import pytest
 
 pytest.importorskip("jax")
 
-from pointwise.worker.jax_kernels import compiled_ops  # noqa: E402  (only where JAX is installed)
+from pointwise.worker.jax_kernels import compiled_ops
 
 GPU_ENTRY = """HloModule jit_forward
 

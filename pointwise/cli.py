@@ -194,8 +194,8 @@ def _kernels(args, spec: RunSpec) -> dict:
     """{"kernels": the ops each variant ran} when --kernels was given (their table on the terminal), else {}."""
     if not args.kernels:
         return {}
+    from pointwise.frames import kernels_frame
     from pointwise.jobs import kernels_cached
-    from pointwise.kernel_charts import kernels_frame
     from pointwise.kernels import kernels_summary
 
     result = kernels_cached(spec).result

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from pointwise.backends import BACKEND_LABELS
+from pointwise.kernels import KernelsResult
 from pointwise.results import BenchmarkResult, EquivalenceReport
 from pointwise.spec import estimate_memory_bytes, format_shape
 from pointwise.stats import NOISY_IQR_RATIO, format_p_value, speedup_verdict
@@ -273,3 +274,21 @@ def environment_frame(environment: dict) -> pd.DataFrame:
         else:
             flat[key] = value
     return pd.DataFrame({"setting": list(flat), "value": [str(v) for v in flat.values()]})
+
+
+def kernels_frame(result: KernelsResult) -> pd.DataFrame:
+    """One row per variant and op: variant, op, count per call, µs per call, share (%), what it is."""
+    records = [
+        {
+            "variant": variant.label,
+            "op": row.op,
+            "count per call": row.count,
+            "µs per call": row.time_us,
+            "share of kernel time": None if row.share is None else 100.0 * row.share,
+            "what it is": row.detail,
+        }
+        for variant in result.variants
+        for row in variant.rows
+    ]
+    columns = ["variant", "op", "count per call", "µs per call", "share of kernel time", "what it is"]
+    return pd.DataFrame.from_records(records, columns=columns)

@@ -1,4 +1,4 @@
-"""The kernels table (`kernels_frame`) and chart (`kernels_chart`): pure functions, no Streamlit."""
+"""The kernels chart (`kernels_chart`, from `frames.kernels_frame`): a pure function, no Streamlit."""
 
 from __future__ import annotations
 
@@ -6,29 +6,10 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-from pointwise.kernels import KernelsResult
 from pointwise.text import escape_html
 
 KERNEL_COLORS = px.colors.qualitative.Safe
 KERNEL_TABLE_FORMATS = {"count per call": "%.3g", "µs per call": "%.1f", "share of kernel time": "%.1f%%"}
-
-
-def kernels_frame(result: KernelsResult) -> pd.DataFrame:
-    """One row per variant and op: variant, op, count per call, µs per call, share (%), what it is."""
-    records = [
-        {
-            "variant": variant.label,
-            "op": row.op,
-            "count per call": row.count,
-            "µs per call": row.time_us,
-            "share of kernel time": None if row.share is None else 100.0 * row.share,
-            "what it is": row.detail,
-        }
-        for variant in result.variants
-        for row in variant.rows
-    ]
-    columns = ["variant", "op", "count per call", "µs per call", "share of kernel time", "what it is"]
-    return pd.DataFrame.from_records(records, columns=columns)
 
 
 def kernels_chart(frame: pd.DataFrame, title: str) -> go.Figure:

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -105,3 +106,21 @@ def test_kept_reference_slabs_change_no_figure(monkeypatch):
     assert check_equivalence(spec, diff_channel=5).to_dict() == kept
     monkeypatch.setattr(equivalence, "REFERENCE_CACHE_BYTES", 0)
     assert check_equivalence(spec, diff_channel=5).to_dict() == kept
+
+
+def _to_tf32(values: np.ndarray) -> np.ndarray:
+    """float32 rounded to TensorFloat-32's 10 mantissa bits (round to nearest), as a GPU's tensor cores read it."""
+    bits = values.astype(np.float32).view(np.uint32)
+    return ((bits + np.uint32(0x1000)) & np.uint32(0xFFFFE000)).view(np.float32)
+
+
+def test_the_tf32_tolerance_covers_a_tf32_product_that_the_float32_bound_rejects():
+    # What a GPU with TF32 on computes: operands rounded to TF32, products accumulated in float32.
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((4096, 64)), rng.standard_normal((64, 128))
+    computed = _to_tf32(x).astype(np.float32) @ _to_tf32(w).astype(np.float32)
+    scale = np.abs(x) @ np.abs(w)
+    error = float(np.max(np.abs(computed - x @ w) / scale))
+    assert relative_tolerance("float32", 64) < error <= relative_tolerance("float32", 64, tf32=True)
+    # TF32 is a float32 setting: other dtypes keep their own bound.
+    assert relative_tolerance("float16", 64, tf32=True) == relative_tolerance("float16", 64)

@@ -9,8 +9,9 @@ import pytest
 
 from conftest import ROOT, small_spec
 from pointwise.errors import InvalidSpecError
+from pointwise.frames import kernels_frame
 from pointwise.jobs import kernels_cached
-from pointwise.kernel_charts import kernels_chart, kernels_frame
+from pointwise.kernel_charts import kernels_chart
 from pointwise.kernels import KernelRow, KernelsResult, VariantKernels, describe_op
 from pointwise.results import stored_spec
 

@@ -75,3 +75,12 @@ def test_library_never_imports_streamlit():
     for path in (p for p in library.rglob("*.py") if p.relative_to(library).parts[0] != "ui"):
         text = path.read_text()
         assert "import streamlit" not in text and "from streamlit" not in text, path
+
+
+def test_the_cli_and_its_tables_need_no_chart_library():
+    # Measured on a GPU machine without plotly: `bench --kernels` failed importing the chart module for a table.
+    code = (
+        "import sys; import pointwise.cli, pointwise.frames, pointwise.cli_model, pointwise.cli_tune; "
+        "assert 'plotly' not in sys.modules, 'the CLI imported plotly'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pointwise.frames import kernels_frame
 from pointwise.jobs import kernels_cached
-from pointwise.kernel_charts import KERNEL_TABLE_FORMATS, kernels_chart, kernels_frame
+from pointwise.kernel_charts import KERNEL_TABLE_FORMATS, kernels_chart
 from pointwise.kernels import kernels_summary
 from pointwise.spec import RunSpec
 from pointwise.text import escape_markdown

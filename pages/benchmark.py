@@ -10,6 +10,7 @@ from pointwise.frames import (
     STATS_TABLE_FORMATS,
     STATS_TABLE_HELP,
     environment_frame,
+    measured_on,
     memory_summary,
     noisy_variants,
     samples_frame,
@@ -69,7 +70,8 @@ if show_context_messages(context):
 computed = st.session_state.get("bench_computed")
 result = None if computed is None else computed.result
 if result is not None:
-    st.caption(f"Benchmark {computed.provenance()}.")
+    where = escape_markdown(measured_on(result.environment), 200)
+    st.caption(f"Benchmark {computed.provenance()}; timed on {where}.")
     stats = stats_frame(result)
     samples = samples_frame(result)
     verdicts = verdict_lines(result)

@@ -7,7 +7,7 @@ from pointwise.charts import diff_heatmap, diff_histogram
 from pointwise.frames import EQUIVALENCE_TABLE_FORMATS, equivalence_frame, is_all_zero
 from pointwise.jobs import check_cached, check_in_cache
 from pointwise.query import check_spec
-from pointwise.spec import check_live_size
+from pointwise.spec import check_live_size, mode_label
 from pointwise.text import escape_html, escape_markdown
 from pointwise.ui import report_interrupted_job, run_with_progress, show_context_messages
 from pointwise.ui.kernels import show_kernels
@@ -28,7 +28,8 @@ if show_context_messages(context):
     except InvalidSpecError as exc:
         st.error(str(exc))
         st.stop()
-    checked = check_spec(spec)
+    # Eager answers "same numbers?" fastest; a visitor can still ask for the sidebar's own mode.
+    checked = spec if st.session_state.get("explore_in_sidebar_mode") else check_spec(spec)
     cache_key = (checked, int(channel))
     fresh = st.session_state.pop("explore_rerun", False)
     answer = st.container()
@@ -54,13 +55,16 @@ if show_context_messages(context):
         if computed is not None:
             result = computed.result
             note, rerun = st.columns([5, 1], vertical_alignment="center")
-            mode_note = (
-                "in eager mode (one call per variant, nothing traced; choose an execution mode in the sidebar to check "
-                "that one)"
-                if checked.mode != spec.mode
-                else f"in {checked.mode} mode"
-            )
+            mode_note = f"in {mode_label(checked.mode, checked.backend)} mode"
+            if checked.mode != spec.mode:
+                mode_note += " (one call per variant, nothing traced: the quickest answer to “same numbers?”)"
             note.caption(f"Checked {mode_note}, on {BACKEND_LABELS[checked.backend]}: {computed.provenance()}.")
+            if checked.mode != spec.mode:
+                note.button(
+                    f"Check in {mode_label(spec.mode, spec.backend)} mode",
+                    help="The sidebar's mode runs the layers as Benchmark times them (after graph rewrites)",
+                    on_click=lambda: st.session_state.update(explore_in_sidebar_mode=True),
+                )
             rerun.button(
                 "Re-run",
                 icon=":material/refresh:",

@@ -19,10 +19,12 @@ popular recipes even compute the same thing? Here you can check, and measure.
 | **Explore** | Runs every chosen variant on your configuration and shows whether its output equals `Conv2D(filters, 1)`, error maps, and the code. |
 | **Benchmark** | Times the variants with interleaved rounds; distributions, medians with 95% intervals, speedups with p-values, % of the roofline. |
 | **Scaling** | Sweeps batch, image size or channels on log axes; speedup heatmaps and the roofline. |
+| **Tune** | Measures variants × runtime knobs (oneDNN, allocator, threads, XLA, dtype, backend) within a time budget and ranks what each one is worth, with intervals. |
+| **Models** | Every 1x1 convolution of MobileNetV2, MobileNetV3Small, EfficientNetB0 and ResNet50; converts them, checks the whole model and times it, BatchNorm folding included. |
 | **Classroom** | A lesson for a class: one pixel, the sweep animated, 1x1 vs 3x3, colour mixing, the article dissected, predict-then-measure questions; a presentation mode for projectors. |
 | **History** | Stored runs: filter, compare side by side, import results from other machines, export, delete. |
 
-On Explore, Benchmark and Scaling the run configuration in the sidebar is in the URL: copy the link to share
+On Explore, Benchmark, Scaling and Tune the run configuration in the sidebar is in the URL: copy the link to share
 exactly what you see.
 """
 )

@@ -97,7 +97,7 @@ st.markdown(
     f"{NETWORKS[network].label} at {input_size}x{input_size}, batch {batch}: {strided} of them strided. They hold "
     f"{param_share_1x1(data):.0%} of the convolution and dense parameters and {shares.get('1x1', 0):.0%} of their "
     "FLOPs. Each row opens the Benchmark page on that "
-    f"layer's shape. {computed.provenance()}."
+    f"layer's shape. Computed {computed.provenance().removeprefix('computed ')}."
 )
 st.dataframe(
     table,

@@ -107,6 +107,16 @@ def stats_frame(result: BenchmarkResult) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def measured_on(environment: dict) -> str:
+    """Where a run was timed, as a caption names it: "Intel(R) Xeon(R) Processor, 2 cores (CPU:0)" or the GPU's name.
+    Plain text from a worker or an imported file: the caller escapes it."""
+    device = environment.get("device") or "?"
+    if environment.get("gpu"):
+        return f"{environment['gpu']} ({device})"
+    cores = environment.get("cpu_count")
+    return f"{environment.get('cpu') or 'an unnamed CPU'}{f', {cores} cores' if cores else ''} ({device})"
+
+
 def verdict_lines(result: BenchmarkResult, statistics: list | None = None) -> list[tuple[str, str]]:
     """(variant label, plain-language verdict) for every variant compared with Conv2D 1x1: its speedup, the
     95% interval, and faster / slower / no significant difference (see `pointwise.stats.speedup_verdict`).
@@ -291,4 +301,8 @@ def kernels_frame(result: KernelsResult) -> pd.DataFrame:
         for row in variant.rows
     ]
     columns = ["variant", "op", "count per call", "µs per call", "share of kernel time", "what it is"]
-    return pd.DataFrame.from_records(records, columns=columns)
+    frame = pd.DataFrame.from_records(records, columns=columns)
+    # An op without a trace event has no time: NaN, which tables show as an empty cell rather than "None".
+    numbers = ["count per call", "µs per call", "share of kernel time"]
+    frame[numbers] = frame[numbers].astype(float)
+    return frame

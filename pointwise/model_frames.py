@@ -140,8 +140,9 @@ def verdict(data: dict, cpu: str) -> str:
         row = frame[(frame["pass"] == pass_name) & (frame["key"] == key)].iloc[0]
         what = "converted + BN folded" if key == "folded" else "conversion"
         if _significant(row):
+            direction = "faster" if row["speedup"] > 1 else "slower"
             parts.append(
-                f"{what} {pass_name} {row['speedup']:.2f}x (95% CI {row['speedup_ci95_low']:.2f}–"
+                f"{what} {pass_name} {row['speedup']:.2f}x {direction} (95% CI {row['speedup_ci95_low']:.2f}–"
                 f"{row['speedup_ci95_high']:.2f})"
             )
         else:

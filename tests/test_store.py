@@ -296,3 +296,13 @@ def test_saving_stores_raw_samples_and_computes_no_statistics(tmp_db):
         payload = json.loads(db.execute("SELECT payload FROM runs WHERE id = ?", (run_id,)).fetchone()[0])
     assert "statistics" not in payload and payload["measurements"][1]["per_call_s"] == [1e-3, 1.5e-3, 2e-3]
     assert RunStore().load(run_id).statistics[1].speedup_vs_conv2d == pytest.approx(2e-3 / 1.5e-3)
+
+
+def test_a_default_label_names_a_non_default_backend():
+    from pointwise.store import default_label
+
+    pytest.importorskip("jax")  # a JAX spec is refused where JAX is not installed
+    times = {"conv2d_1x1": [1e-3, 2e-3], "dense": [1e-3, 2e-3]}
+    on_jax = default_label(_result(times, spec=small_spec(backend="jax", variants=["dense"])))
+    on_tensorflow = default_label(_result(times, spec=small_spec(variants=["dense"])))
+    assert " jax " in on_jax and "jax" not in on_tensorflow and "tensorflow" not in on_tensorflow

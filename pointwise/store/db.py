@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
+from pointwise.backends import DEFAULT_BACKEND
 from pointwise.errors import InvalidSpecError, StoreError
 from pointwise.results import BenchmarkResult
 from pointwise.spec import format_shape
@@ -298,6 +299,9 @@ def _insert(db: sqlite3.Connection, result: BenchmarkResult, label: str | None, 
 
 def default_label(result: BenchmarkResult) -> str:
     spec = result.spec
+    # The backend is named only when it is not the default, so that older labels keep reading the same.
+    backend = "" if spec.backend == DEFAULT_BACKEND else f" {spec.backend}"
     return (
-        f"{format_shape(spec.input_shape)}->{spec.filters} {spec.dtype} {spec.mode} {spec.pass_kind} on {spec.device}"
+        f"{format_shape(spec.input_shape)}->{spec.filters} {spec.dtype}{backend} {spec.mode} {spec.pass_kind} "
+        f"on {spec.device}"
     )

@@ -97,5 +97,13 @@ def run_with_progress(title: str, job: Callable[[EventCallback], T]) -> T | None
 def report_interrupted_job() -> None:
     """If the previous script run was stopped mid-job (Cancel, or a widget change), say so once."""
     title = st.session_state.pop(_RUNNING_KEY, None)
-    if title:
+    if not title:
+        return
+    # The Cancel button's value is True only in the rerun its click caused; any other rerun was a widget change.
+    if st.session_state.get("cancel_job"):
         st.info(f"{title} was cancelled and its worker stopped. Previous results are kept.", icon=":material/cancel:")
+    else:
+        st.info(
+            f"{title} was stopped: a setting changed while it ran. Previous results are kept.",
+            icon=":material/sync:",
+        )

@@ -17,6 +17,7 @@ from browser_support import (
     screenshot_whole_page,
     wait_rendered,
 )
+from pointwise.worker.environment import cpu_model
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -54,6 +55,12 @@ def test_explore_shows_equivalence_and_example_3_is_not_pointwise(server, page):
     page.get_by_role("option", name="Dense on 4-D input").click()
     expect(chooser).to_have_value("Dense on 4-D input")
     expect(main(page).get_by_text("What each variant computes")).to_be_visible()
+    # The quick check ran eagerly; the sidebar's mode (graph) is one click away, and the page says which ran.
+    expect(main(page).get_by_text(re.compile(r"^Checked in eager mode"))).to_be_visible()
+    main(page).get_by_role("button", name="Check in graph (tf.function) mode").click()
+    expect(main(page).get_by_text(re.compile(r"^Checked in graph \(tf\.function\) mode"))).to_be_visible(
+        timeout=RUN_LIMIT_MS
+    )
     assert_no_exception(page)
     screenshot_whole_page(page, "flow-explore.png")
 
@@ -64,6 +71,8 @@ def test_benchmark_every_distribution_kind_and_both_downloads(server, page):
     page.get_by_role("button", name="Run benchmark").click()
     expect(main(page).get_by_text("Verdict")).to_be_visible(timeout=RUN_LIMIT_MS)
     expect(main(page).get_by_text(re.compile(r"PointwiseConv2D.*: .*x \["))).to_be_visible()
+    # Every speed figure names the machine that measured it.
+    expect(main(page).get_by_text(f"timed on {cpu_model()}", exact=False)).to_be_visible()
     charts = main(page).locator(".js-plotly-plot")
     for kind in ("violin", "ecdf", "histogram", "box"):
         main(page).locator('[data-testid="stRadio"]').get_by_text(kind, exact=True).click()

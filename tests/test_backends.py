@@ -262,7 +262,7 @@ from pointwise import jax_autotune
 from pointwise.layers import PointwiseConv2D
 
 x = jnp.asarray(np.random.default_rng(0).standard_normal((2, 5, 6, 8)), dtype="float32")
-dense = keras.layers.Dense(4)
+dense = keras.layers.Dense(4, kernel_initializer=keras.initializers.GlorotUniform(seed=0))
 dense.build(x.shape)
 
 def grads(layer):
@@ -280,7 +280,9 @@ for strategy in [*jax_autotune.STRATEGIES, "auto"]:
     jax.jit(lambda i: layer(i))(x)  # tunes while jax.jit traces
     got = grads(layer)
     pairs = zip(jax.tree.leaves(got), jax.tree.leaves(expected))
-    worst[strategy] = max(float(jnp.max(jnp.abs(a - b))) for a, b in pairs)
+    # Relative to each gradient's largest entry: the kernel's gradient sums B*H*W float32 terms, so its absolute
+    # rounding grows with the (random) weights' scale while the relative error stays near float32's epsilon.
+    worst[strategy] = max(float(jnp.max(jnp.abs(a - b)) / jnp.max(jnp.abs(b))) for a, b in pairs)
     worst[strategy + ":chosen"] = layer.strategy
 tuning = layer.tuning
 print(json.dumps({"worst": worst, "forward": sorted(tuning.forward_s), "gradient": sorted(tuning.gradient_s)}))

@@ -216,11 +216,26 @@ def test_the_sweep_animation_plays_in_the_browser(projector):
     expect(current).not_to_have_text(moved, timeout=10_000)  # frames keep advancing
 
 
+def _step_to(page, target: int) -> None:
+    """Press Next until step `target` shows, one step at a time: a click that lands while the page is still
+    redrawing the previous step is lost, so each press waits for its step, and presses again if it did not come."""
+    heading = page.locator("h2").filter(has_text=re.compile(r"^\d+\."))
+    for _ in range(3 * target):
+        expect(heading.first).to_be_visible(timeout=30_000)
+        step = int(heading.first.inner_text().split(".")[0])
+        if step >= target:
+            break
+        page.get_by_role("button", name="Next").click()
+        try:
+            expect(page.locator("h2").filter(has_text=re.compile(rf"^{step + 1}\."))).to_be_visible(timeout=10_000)
+        except AssertionError:
+            continue
+    expect(page.locator("h2").filter(has_text=re.compile(rf"^{target}\."))).to_be_visible(timeout=30_000)
+
+
 def test_a_prediction_runs_its_measurement(projector):
     page = projector
-    for _ in range(4):
-        page.get_by_role("button", name="Next").click()
-    expect(page.locator("h2").filter(has_text=re.compile("^5\\."))).to_be_visible(timeout=30_000)
+    _step_to(page, 5)
     page.get_by_text("no", exact=True).first.click()
     page.get_by_role("button", name="Reveal: measure it").first.click()
     verdict = page.get_by_text(re.compile("^Your guess: no · measured: no"))

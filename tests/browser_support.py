@@ -31,6 +31,8 @@ CHROMIUM_ARGS = [
 ARTIFACTS = ROOT / "artifacts"
 SERVER_START_LIMIT_S = 60
 RENDER_LIMIT_MS = 120_000
+SETTLE_MS = 400
+DOWNLOAD_TRIES = 3
 
 
 def require_chromium() -> None:
@@ -109,7 +111,49 @@ def wait_rendered(page, timeout_ms: int = RENDER_LIMIT_MS) -> None:
     nav = page.locator('[data-testid="stSidebarNav"]')
     expect(nav.get_by_text("Explore", exact=True)).to_be_visible(timeout=timeout_ms)
     expect(page.locator("h1").first).to_be_visible(timeout=timeout_ms)
-    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=timeout_ms)
+    expect_script_idle(page, timeout_ms)
+
+
+def expect_script_idle(page, timeout_ms: int = RENDER_LIMIT_MS) -> None:
+    """No script run is in progress. Streamlit's running indicator appears only ~0.5 s into a run, so a test
+    that waits for it to be gone can pass before the run has even started: read the app's own run state."""
+    from playwright.sync_api import expect
+
+    app = page.locator('[data-testid="stApp"]')
+    expect(app).to_have_attribute("data-test-script-state", "notRunning", timeout=timeout_ms)
+
+
+def settle(page, timeout_ms: int = RENDER_LIMIT_MS) -> None:
+    """Wait for the run that a change just made has started, then for it to end.
+
+    A widget change reaches the server and starts a run within a few tens of milliseconds, but the page
+    reports the run only once the server says it started, so an immediate check can see the run before.
+    """
+    page.wait_for_timeout(SETTLE_MS)
+    expect_script_idle(page, timeout_ms)
+
+
+def download_text(page, button_name: str) -> str:
+    """Click a download button like a person and return the file's text; click again if it was cancelled.
+
+    A download started while a rerun replaces the page's files is cancelled by the browser (the old file's
+    address no longer answers), as it would be for a person, who clicks again.
+    """
+    from playwright.sync_api import Error as PlaywrightError
+
+    def click_and_read() -> str:
+        settle(page)
+        with page.expect_download() as download:
+            page.get_by_role("button", name=button_name).click()
+        return download.value.path().read_text()
+
+    for _ in range(DOWNLOAD_TRIES - 1):
+        try:
+            return click_and_read()
+        except PlaywrightError as exc:
+            if "canceled" not in str(exc):
+                raise
+    return click_and_read()
 
 
 def assert_no_exception(page) -> None:

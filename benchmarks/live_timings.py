@@ -4,13 +4,15 @@
 
 Checks BEFORE_COMMIT (and AFTER_COMMIT, else the working tree is measured) out into temporary worktrees and
 measures both in one run, at the default configuration: Home's first render (the background warm-up starts
-with it), Explore opened 8 s after Home on a fresh server (the warm-up's work), the first Explore result on a
-fresh server, the same configuration in a new browser session (and, to separate the answer from Streamlit's own
-start in a browser that has nothing cached, when that session's page title appeared) and in a new tab of a
-browser that has shown it (a new session, Streamlit's scripts cached), and time to first chart and to final
-result for the default Benchmark and the default 5-point sweep. With --repeat N the two trees take turns N times
-(other work on the machine then hits both alike) and each figure is the median, with the range. Prints each
-figure with the CPU's name.
+with it), Explore opened 8 s after Home on a fresh server (the warm-up's work), the first Explore answer (its
+one-sentence summary, or the table in a tree without one) and table on a fresh server, the same configuration in
+a new browser session (and, to separate the answer from Streamlit's own start in a browser that has nothing
+cached, when that session's page title appeared, and how long a page with only a title takes) and in a new tab
+of a browser that has shown it (a new session, Streamlit's scripts cached), and time to the first chart with
+samples and to the final result for the default Benchmark (clicked after 2 s on the page, as a person reads
+first) and the default 5-point sweep. With --repeat N the two trees take turns N times (other work on the
+machine then hits both alike) and each figure is the median, with the range. Prints each figure with the CPU's
+name.
 """
 
 import argparse
@@ -31,6 +33,10 @@ from browser_support import CHROMIUM, CHROMIUM_ARGS, Server
 
 LIMIT_MS = 300_000
 CHART = ".js-plotly-plot"
+SAMPLES_TITLE = "every timed sample"
+"""The distribution chart's title once it has samples (before a run, the empty chart says "no samples yet")."""
+ANSWER_SENTENCE = "variants compute Conv2D 1x1's numbers"
+EMPTY_PAGE = Path(__file__).with_name("empty_page.py")
 
 
 def cpu_name() -> str:
@@ -61,18 +67,25 @@ def home_first_render_s(browser, url: str) -> float:
     return elapsed
 
 
-def explore_result_s(browser, url: str) -> tuple[float, float]:
-    """(page title shown, result table shown) after opening Explore in a new browser session."""
+def answer(page):
+    """The check's answer: its one-sentence summary, or (in a tree without one) its table, whichever shows first."""
+    return page.get_by_text(ANSWER_SENTENCE).or_(page.locator('[data-testid="stDataFrame"]')).first
+
+
+def explore_result_s(browser, url: str) -> tuple[float, float, float]:
+    """(page title shown, answer shown, result table shown) after opening Explore in a new browser session."""
     context = browser.new_context()  # a new browser session: nothing cached in Streamlit's session state
     page = context.new_page()
     start = time.perf_counter()
     page.goto(f"{url}/explore")
     expect(page.locator("h1").first).to_be_visible(timeout=LIMIT_MS)
     shell = time.perf_counter() - start
+    expect(answer(page)).to_be_visible(timeout=LIMIT_MS)
+    answered = time.perf_counter() - start
     expect(page.locator('[data-testid="stDataFrame"]').first).to_be_visible(timeout=LIMIT_MS)
     elapsed = time.perf_counter() - start
     context.close()
-    return shell, elapsed
+    return shell, answered, elapsed
 
 
 def explore_new_tab_s(browser, url: str) -> float:
@@ -85,19 +98,39 @@ def explore_new_tab_s(browser, url: str) -> float:
     page = context.new_page()
     start = time.perf_counter()
     page.goto(f"{url}/explore")
-    expect(page.locator('[data-testid="stDataFrame"]').first).to_be_visible(timeout=LIMIT_MS)
+    expect(answer(page)).to_be_visible(timeout=LIMIT_MS)
     elapsed = time.perf_counter() - start
     context.close()
     return elapsed
+
+
+def empty_page_s(browser, tmp: Path) -> float:
+    """Streamlit's own floor: a page that only shows a title, opened in a new browser session (median of 3)."""
+    server = Server(tmp / f"empty-{time.monotonic_ns()}.sqlite3", script=str(EMPTY_PAGE))
+    try:
+        times = []
+        for _ in range(3):
+            context = browser.new_context()
+            page = context.new_page()
+            start = time.perf_counter()
+            page.goto(server.url)
+            expect(page.locator("h1").first).to_be_visible(timeout=LIMIT_MS)
+            times.append(time.perf_counter() - start)
+            context.close()
+        return statistics.median(times)
+    finally:
+        server.stop()
 
 
 def benchmark_s(browser, url: str) -> tuple[float, float]:
     """(first chart, final result) after the click; an earlier tree draws its first chart with the final result."""
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     page.goto(f"{url}/benchmark")
+    expect(page.get_by_role("button", name="Run benchmark")).to_be_visible(timeout=LIMIT_MS)
+    page.wait_for_timeout(2_000)  # a person reads the page before clicking; the empty chart loads Plotly meanwhile
     page.get_by_role("button", name="Run benchmark").click()
     start = time.perf_counter()
-    expect(page.locator(CHART).first).to_be_visible(timeout=LIMIT_MS)
+    expect(page.locator(CHART).filter(has_text=SAMPLES_TITLE).first).to_be_visible(timeout=LIMIT_MS)
     first = time.perf_counter() - start
     expect(page.get_by_text("Verdict", exact=True)).to_be_visible(timeout=LIMIT_MS)
     expect(page.get_by_text("Download samples (CSV)")).to_be_visible(timeout=LIMIT_MS)
@@ -131,10 +164,13 @@ def measure_tree(browser, tree: Path, tmp: Path, sweep: bool) -> dict[str, float
         server.stop()
     server = fresh_server(tree, tmp)
     try:
-        figures["Explore first result, fresh server (s)"] = explore_result_s(browser, server.url)[1]
-        shell, figures["Explore, same config, new session (s)"] = explore_result_s(browser, server.url)
+        _, answered, table = explore_result_s(browser, server.url)
+        figures["Explore first answer, fresh server (s)"], figures["  its table (s)"] = answered, table
+        shell, answered, table = explore_result_s(browser, server.url)
+        figures["Explore, same config, new session (s)"], figures["  its table, new session (s)"] = answered, table
         figures["  of which page title shown (s)"] = shell
         figures["Explore, same config, new tab (s)"] = explore_new_tab_s(browser, server.url)
+        figures["  an empty Streamlit page, new session (s)"] = empty_page_s(browser, tmp)
         figures["Benchmark default: first chart (s)"], figures["Benchmark default: final result (s)"] = benchmark_s(
             browser, server.url
         )

@@ -5,7 +5,13 @@ import streamlit as st
 
 from app import page_setup
 from pointwise import StoreError
-from pointwise.charts import DISTRIBUTION_KINDS, cold_start_chart, speedup_chart, timing_distribution
+from pointwise.charts import (
+    DISTRIBUTION_KINDS,
+    cold_start_chart,
+    speedup_chart,
+    timing_distribution,
+    waiting_distribution,
+)
 from pointwise.frames import (
     STATS_TABLE_FORMATS,
     STATS_TABLE_HELP,
@@ -25,6 +31,7 @@ from pointwise.text import escape_markdown
 from pointwise.ui import report_interrupted_job, show_context_messages, visitor_token
 from pointwise.ui.kernels import show_kernels
 from pointwise.ui.live import run_benchmark_live, show_verdicts
+from pointwise.variants import VARIANTS
 
 
 def save(computed) -> None:
@@ -49,10 +56,15 @@ if show_context_messages(context):
     st.markdown(f"**{spec.summary()}**")
     cached = cached_benchmark(spec)
     fresh_column, cached_column = st.columns([1, 2])
-    if fresh_column.button(
+    run_clicked = fresh_column.button(
         "Run benchmark", type="primary", icon=":material/play_arrow:", help="A fresh benchmark of this configuration"
-    ):
-        computed = run_benchmark_live(spec)
+    )
+    # Where the samples are drawn as they arrive; before a run, the empty chart of the variants to be timed.
+    live_slot = st.empty()
+    if "bench_computed" not in st.session_state and not run_clicked:
+        live_slot.plotly_chart(waiting_distribution([VARIANTS[key].label for key in spec.layers_run]))
+    if run_clicked:
+        computed = run_benchmark_live(spec, live_slot)
         if computed is not None:
             st.session_state["bench_computed"] = computed
             save(computed)

@@ -4,6 +4,7 @@ from app import page_setup
 from pointwise import InvalidSpecError
 from pointwise.backends import BACKEND_LABELS
 from pointwise.charts import diff_heatmap, diff_histogram
+from pointwise.check_summary import check_summary
 from pointwise.frames import EQUIVALENCE_TABLE_FORMATS, equivalence_frame, is_all_zero
 from pointwise.jobs import check_cached, check_in_cache
 from pointwise.query import check_spec
@@ -54,6 +55,7 @@ if show_context_messages(context):
         computed = st.session_state.get("explore_result") if st.session_state.get("explore_key") == cache_key else None
         if computed is not None:
             result = computed.result
+            st.markdown(check_summary(result.reports))
             note, rerun = st.columns([5, 1], vertical_alignment="center")
             mode_note = f"in {mode_label(checked.mode, checked.backend)} mode"
             if checked.mode != spec.mode:

@@ -203,6 +203,12 @@ class PointwiseConv2D(Image2DLayer):
     def _weight_options(self, name: str) -> dict:
         return {"regularizer": getattr(self, f"{name}_regularizer"), "constraint": getattr(self, f"{name}_constraint")}
 
+    @staticmethod
+    def single_kernel_strategies() -> tuple[str, ...]:
+        """One strategy per forward kernel (the same kernel both ways): an output check that pins each in turn
+        covers every output a tuning can choose, and times nothing."""
+        return tuple(name for name, (forward, gradient) in _autotuner().STRATEGIES.items() if forward == gradient)
+
     def call(self, inputs):
         tuner = _autotuner()
         if self.requested_strategy == "auto":
@@ -230,12 +236,12 @@ CUSTOM_LAYERS = {
 
 
 def make_layer(
-    key: str, filters: int, *, use_bias: bool = True, dtype=None, seed: int | None = None
+    key: str, filters: int, *, use_bias: bool = True, dtype=None, seed: int | None = None, **options
 ) -> keras.layers.Layer:
     """Instantiate the Keras layer of registered variant `key`.
 
     A `seed` gives reproducible Glorot kernels and a non-zero normal bias, so that a check of equivalence
-    would notice a dropped or misplaced bias.
+    would notice a dropped or misplaced bias. `options` go to one of this package's layers (e.g. `strategy`).
     """
     class_name = get_variant(key).layer_class
     initializers = {}
@@ -250,4 +256,4 @@ def make_layer(
         return keras.layers.Dense(filters, use_bias=use_bias, dtype=dtype, name=key, **initializers)
     if class_name == "SeedDenseFlatten":
         return SeedDenseFlatten(filters, use_bias=use_bias, dtype=dtype, name=key)
-    return CUSTOM_LAYERS[class_name](filters, use_bias=use_bias, dtype=dtype, name=key, **initializers)
+    return CUSTOM_LAYERS[class_name](filters, use_bias=use_bias, dtype=dtype, name=key, **initializers, **options)

@@ -41,7 +41,8 @@ CEILINGS = "ceilings"
 FORMS = "forms"
 KERNELS = "kernels"
 MODEL = "model"
-JOB_KINDS = (DEVICES, CHECK, BENCH, CEILINGS, FORMS, KERNELS, MODEL)
+TUNE = "tune"
+JOB_KINDS = (DEVICES, CHECK, BENCH, CEILINGS, FORMS, KERNELS, MODEL, TUNE)
 
 # Events the worker sends.
 READY = "ready"

@@ -16,6 +16,8 @@ ORIGIN_KERAS = "Keras built-in"
 ORIGIN_OURS = "Pointwise Lab"
 
 BASELINE_KEY = "conv2d_1x1"
+TUNED_KEY = "pointwise"
+"""`PointwiseConv2D`, the variant that times its kernels on first call."""
 ALL_BACKENDS = ("tensorflow", "jax")
 """Every Keras backend a run can choose (`pointwise.backends.BACKENDS`, which checks it)."""
 TENSORFLOW_ONLY = ("tensorflow",)

@@ -147,3 +147,17 @@ def test_tuning_under_a_gradient_tape_leaves_the_gradients_alone(count_tunings):
     assert len(count_tunings) == 1
     np.testing.assert_allclose(grad_inputs, np.broadcast_to(np.sum(layer.kernel.numpy(), axis=1), x.shape), rtol=1e-5)
     np.testing.assert_allclose(grad_kernel, np.broadcast_to(np.sum(x, axis=(0, 1, 2))[:, None], (5, 4)), rtol=1e-5)
+
+
+def test_the_equivalence_check_pins_every_kernel_and_times_none(count_tunings, monkeypatch):
+    from conftest import small_spec
+    from pointwise.worker.equivalence import check_equivalence
+
+    report = check_equivalence(small_spec(variants=["pointwise"], mode="eager")).reports[-1]
+    assert count_tunings == [] and report.equivalent
+    assert "each kernel a tuning can choose was checked (gemm, conv, batched)" in report.note
+    # A kernel that computed something else would be the one reported, whichever kernel a tuning would pick.
+    real_batched = autotune.FORWARD_KERNELS["batched"]
+    monkeypatch.setitem(autotune.FORWARD_KERNELS, "batched", lambda x, k, b: real_batched(x, k, b) * 1.01)
+    broken = check_equivalence(small_spec(variants=["pointwise"], mode="eager")).reports[-1]
+    assert not broken.equivalent and "batched's largest error shown" in broken.note

@@ -49,6 +49,10 @@ def test_explore_shows_equivalence_and_example_3_is_not_pointwise(server, page):
     wait_rendered(page)
     table = main(page).locator('[data-testid="stDataFrame"]').first
     expect(table).to_be_visible(timeout=RUN_LIMIT_MS)
+    # The answer in one sentence above the table: counted, and Example 3 named.
+    answer = main(page).locator('[data-testid="stMarkdown"]').filter(has_text="variants compute Conv2D 1x1's numbers")
+    expect(answer).to_contain_text("1 of 2 variants compute Conv2D 1x1's numbers")
+    expect(answer).to_contain_text("Not the same: Seed Example 3")
     example_3 = main(page).locator('[data-testid="stAlert"]').filter(has_text="Not a pointwise convolution")
     expect(example_3).to_contain_text("Seed Example 3")
     # The error plots: choose the Dense variant like a person, and its plots draw.

@@ -207,6 +207,8 @@ class _WarmUpPool:
 
     def run(self, kind, payload, **_):
         self.kinds.append(kind)
+        if kind == protocol.TUNE:
+            return {"strategy": "gemm"}
         values = dict(peak_gflops_per_s=100.0, bandwidth_gb_per_s=10.0, gemm_size=512, stream_bytes=2**26)
         return {"device": payload["device"], "dtype": payload["dtype"], **values}
 
@@ -218,6 +220,6 @@ def test_the_warm_up_checks_the_default_configuration_so_explore_answers_it_from
     monkeypatch.setattr(api, "_ceilings", {})  # this test's made-up ceilings must not reach later benchmarks
     pool = _WarmUpPool()
     answer_the_default(pool)
-    assert pool.kinds == [protocol.CHECK, protocol.CEILINGS]
+    assert pool.kinds == [protocol.CHECK, protocol.TUNE, protocol.CEILINGS]
     sidebar_default = make_run_spec(**spec_values(default_config()))  # what Explore checks on a first visit
     assert check_in_cache(check_spec(sidebar_default)).worker_pid == 77

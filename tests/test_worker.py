@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import os
 import signal
@@ -210,3 +211,17 @@ def test_a_benchmark_reuses_the_check_the_server_holds_and_checks_after_timing_o
     assert [r.key for r in result.equivalence] == [r.key for r in held.result.reports] == list(spec.variants)
     assert all(r.equivalent and r.diff_map is None for r in result.equivalence)
     assert [m.key for m in result.measurements] == ["conv2d_1x1", "pointwise", "dense"]
+
+
+def test_a_tune_job_tunes_pointwiseconv2d_once_in_the_worker_that_benchmarks_it(pool):
+    from pointwise.autotune import STRATEGIES
+    from pointwise.jobs import tune_pointwise
+
+    spec = small_spec(batch=2, height=9, width=7, channels=6, filters=5)
+    first = tune_pointwise(spec, pool)
+    assert first["strategy"] in STRATEGIES and first["tuning_s"] > 0
+    # The worker keeps the tuning: the same one, with its very duration, answers again.
+    assert tune_pointwise(spec, pool) == first
+    result = run_benchmark(dataclasses.replace(spec, variants=("conv2d_1x1", "pointwise"), samples=3), pool=pool)
+    assert {m.key for m in result.measurements} == {"conv2d_1x1", "pointwise"}
+    assert tune_pointwise(spec, pool) == first

@@ -23,6 +23,7 @@ from pointwise.jobs.api import (
     run_ceilings,
     run_check,
     run_lesson_forms,
+    tune_pointwise,
 )
 from pointwise.jobs.cache import Computed, ResultCache
 from pointwise.jobs.knobs import WorkerKnobs
@@ -45,4 +46,5 @@ __all__ = [
     "run_ceilings",
     "run_check",
     "run_lesson_forms",
+    "tune_pointwise",
 ]

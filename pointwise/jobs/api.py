@@ -61,6 +61,14 @@ def run_check(
     return EquivalenceResult.from_dict(data)
 
 
+def tune_pointwise(spec: RunSpec, pool: WorkerPool | None = None) -> dict:
+    """Have `spec`'s worker tune PointwiseConv2D for `spec`'s input now, if it has not: {"strategy", "tuning_s"}
+    (the seconds the worker's one tuning of this input took; None where the input cannot be timed)."""
+    return (pool or default_pool()).run(
+        protocol.TUNE, {"spec": spec.to_dict()}, device=spec.device, knobs=WorkerKnobs.for_spec(spec)
+    )
+
+
 def check_cached(
     spec: RunSpec,
     diff_channel: int = 0,

@@ -13,17 +13,22 @@ import streamlit as st
 
 from pointwise.charts import timing_distribution
 from pointwise.jobs import Computed, EventCallback, benchmark_and_cache
-from pointwise.live import SampleStream
+from pointwise.live import MIN_SAMPLES, SampleStream
 from pointwise.spec import RunSpec
 from pointwise.sweep import SweepPoint
 from pointwise.text import escape_markdown
 from pointwise.ui.progress import run_with_progress
 
 
-def run_benchmark_live(spec: RunSpec) -> Computed | None:
-    """A fresh benchmark of `spec` (cached for later visitors), its distribution and verdict drawn as it runs."""
-    slot = st.empty()
+def run_benchmark_live(spec: RunSpec, slot) -> Computed | None:
+    """A fresh benchmark of `spec` (cached for later visitors), its distribution and verdict drawn as it runs in
+    `slot` (an `st.empty()`)."""
     stream = SampleStream(spec)
+    # Replaces the empty chart the slot held before the click, until the first samples are drawn.
+    slot.caption(
+        f"Each variant's first call (trace, weight build) and warm-up come first; the distribution is drawn once "
+        f"every variant has {MIN_SAMPLES} samples, and redrawn as more arrive."
+    )
 
     def job(on_event: EventCallback) -> Computed:
         def on_sample(event: dict) -> None:

@@ -7,9 +7,10 @@ import secrets
 import streamlit as st
 
 from pointwise.errors import InvalidSpecError
-from pointwise.jobs import WorkerKnobs, WorkerPool, check_cached, default_pool, run_ceilings
+from pointwise.jobs import WorkerKnobs, WorkerPool, check_cached, default_pool, run_ceilings, tune_pointwise
 from pointwise.query import check_spec
 from pointwise.spec import RunSpec, check_live_size, make_run_spec
+from pointwise.variants import TUNED_KEY
 
 WARMUP_DELAY_S = 3.0
 """The TensorFlow import takes a core for ~4 s: it starts once the first page (~2.5 s here) has rendered."""
@@ -36,7 +37,8 @@ def warm_default_worker(at_once: bool = False) -> None:
 def answer_the_default(pool: WorkerPool | None = None) -> None:
     """What a warm default worker computes before anyone asks: the default configuration's equivalence check as
     Explore runs it (cached; a visitor asking meanwhile waits for this answer rather than queueing a second one),
-    then the roofline ceilings of the default settings. Not the check where this server's limits refuse it."""
+    then PointwiseConv2D's tuning for the default input (kept by the worker for the default Benchmark), then the
+    roofline ceilings of the default settings. Not the check where this server's limits refuse it."""
     default = RunSpec()
     try:
         check_live_size(make_run_spec())  # the sidebar's defaults, under this server's limits
@@ -44,6 +46,9 @@ def answer_the_default(pool: WorkerPool | None = None) -> None:
         pass
     else:
         check_cached(check_spec(default), pool=pool)
+    if TUNED_KEY in default.variants:
+        # The check pins PointwiseConv2D's kernels; a benchmark tunes them first (~1 s): do that now.
+        tune_pointwise(default, pool=pool)
     run_ceilings(default.device, default.dtype, WorkerKnobs.for_spec(default), pool=pool)
 
 

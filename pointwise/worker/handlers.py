@@ -17,7 +17,7 @@ from pointwise import protocol
 from pointwise.errors import InvalidSpecError
 from pointwise.results import BenchmarkResult, stored_spec
 from pointwise.spec import RunSpec, is_gpu, normalize_device
-from pointwise.variants import BASELINE_KEY
+from pointwise.variants import BASELINE_KEY, TUNED_KEY
 from pointwise.worker.runtime import Runtime
 
 
@@ -46,7 +46,7 @@ class JobHandler:
             return lesson_forms(job["inputs"], job["kernel"], job["bias"])
         if kind == protocol.MODEL:
             return self.model(job["request"], events)
-        if kind not in (protocol.CHECK, protocol.BENCH, protocol.KERNELS):
+        if kind not in (protocol.CHECK, protocol.BENCH, protocol.KERNELS, protocol.TUNE):
             raise ValueError(f"unknown job kind {kind!r}")
         spec = stored_spec(job["spec"])
         if spec.backend != self.runtime.name:
@@ -59,12 +59,25 @@ class JobHandler:
 
             channel = int(job.get("diff_channel", 0))
             return check_equivalence(spec, channel, self.runtime, versus_tensorflow=True).to_dict()
+        if kind == protocol.TUNE:
+            return self.tune(spec)
         if kind == protocol.KERNELS:
             # TensorFlow's profiler for TensorFlow; what XLA compiled for JAX.
             module = "jax_kernels" if self.runtime.name == "jax" else "kernels"
             kernels_that_ran = importlib.import_module(f"pointwise.worker.{module}").kernels_that_ran
             return kernels_that_ran(spec, self.runtime).to_dict()
         return self.bench(spec, bool(job.get("measure_ceilings", True)), events, check=bool(job.get("check", True)))
+
+    def tune(self, spec: RunSpec) -> dict:
+        """PointwiseConv2D's kernel tuning for `spec`'s input, done now and kept by this worker (in-process), so
+        that a benchmark of `spec` does not spend its first second on it."""
+        from pointwise.layers import make_layer
+
+        layer = make_layer(TUNED_KEY, spec.filters, use_bias=spec.use_bias, dtype=spec.dtype)
+        with self.runtime.device_scope(spec.device):
+            layer(self.runtime.input_tensor(spec))
+        # The worker's one tuning of this input: the same `elapsed_s` on every later call shows it was kept.
+        return {"strategy": layer.strategy, "tuning_s": layer.tuning.elapsed_s if layer.tuning else None}
 
     def ceilings(self, device: str, dtype: str) -> dict:
         from pointwise.worker.ceilings import measure_ceilings

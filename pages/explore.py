@@ -1,20 +1,24 @@
 import streamlit as st
 
 from app import page_setup
-from pointwise import InvalidSpecError
-from pointwise.backends import BACKEND_LABELS
-from pointwise.charts import diff_heatmap, diff_histogram
-from pointwise.check_summary import check_summary
-from pointwise.frames import EQUIVALENCE_TABLE_FORMATS, equivalence_frame, is_all_zero
-from pointwise.jobs import check_cached, check_in_cache
-from pointwise.query import check_spec
-from pointwise.spec import check_live_size, mode_label
-from pointwise.text import escape_html, escape_markdown
-from pointwise.ui import report_interrupted_job, run_with_progress, show_context_messages
-from pointwise.ui.kernels import show_kernels
-from pointwise.variants import BASELINE_KEY, VARIANTS, variant_source
 
+# Before this page's other imports: a link that wakes a fresh server runs this file alone, and page_setup then
+# starts the worker that answers; pandas and Plotly below take ~1.2 s to import the first time in a server.
 context = page_setup()
+
+from pointwise import InvalidSpecError  # noqa: E402
+from pointwise.backends import BACKEND_LABELS  # noqa: E402
+from pointwise.charts import diff_heatmap, diff_histogram  # noqa: E402
+from pointwise.check_summary import check_summary  # noqa: E402
+from pointwise.frames import EQUIVALENCE_TABLE_FORMATS, equivalence_frame, is_all_zero  # noqa: E402
+from pointwise.jobs import check_cached, check_in_cache  # noqa: E402
+from pointwise.query import check_spec  # noqa: E402
+from pointwise.spec import check_live_size, mode_label  # noqa: E402
+from pointwise.text import escape_html, escape_markdown  # noqa: E402
+from pointwise.ui import report_interrupted_job, run_with_progress, show_context_messages  # noqa: E402
+from pointwise.ui.kernels import show_kernels  # noqa: E402
+from pointwise.variants import BASELINE_KEY, VARIANTS, variant_source  # noqa: E402
+
 st.title("Explore: is it really a pointwise convolution?")
 st.caption(
     "Every variant gets the same input and the Conv2D 1x1 baseline's weights; outputs are compared number for "

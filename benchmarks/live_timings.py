@@ -35,6 +35,8 @@ LIMIT_MS = 300_000
 CHART = ".js-plotly-plot"
 SAMPLES_TITLE = "every timed sample"
 """The distribution chart's title once it has samples (before a run, the empty chart says "no samples yet")."""
+SWEEP_TITLE = "Time per call vs"
+"""The sweep chart's title once it has a point (before a sweep, the empty chart says "no points yet")."""
 ANSWER_SENTENCE = "variants compute Conv2D 1x1's numbers"
 EMPTY_PAGE = Path(__file__).with_name("empty_page.py")
 
@@ -143,9 +145,11 @@ def sweep_s(browser, url: str) -> tuple[float, float]:
     """The Scaling page's default sweep (5 points of channels C, 10 samples): (first chart, final result)."""
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     page.goto(f"{url}/scaling")
+    expect(page.get_by_role("button", name="Run sweep")).to_be_visible(timeout=LIMIT_MS)
+    page.wait_for_timeout(2_000)  # as for the Benchmark: a person reads the form first
     page.get_by_role("button", name="Run sweep").click()
     start = time.perf_counter()
-    expect(page.locator(CHART).first).to_be_visible(timeout=LIMIT_MS)
+    expect(page.locator(CHART).filter(has_text=SWEEP_TITLE).first).to_be_visible(timeout=LIMIT_MS)
     first = time.perf_counter() - start
     expect(page.get_by_text("Download sweep (CSV)")).to_be_visible(timeout=LIMIT_MS)
     final = time.perf_counter() - start

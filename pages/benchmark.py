@@ -10,7 +10,7 @@ from pointwise.charts import (
     cold_start_chart,
     speedup_chart,
     timing_distribution,
-    waiting_distribution,
+    waiting_chart,
 )
 from pointwise.frames import (
     STATS_TABLE_FORMATS,
@@ -62,7 +62,10 @@ if show_context_messages(context):
     # Where the samples are drawn as they arrive; before a run, the empty chart of the variants to be timed.
     live_slot = st.empty()
     if "bench_computed" not in st.session_state and not run_clicked:
-        live_slot.plotly_chart(waiting_distribution([VARIANTS[key].label for key in spec.layers_run]))
+        labels = [VARIANTS[key].label for key in spec.layers_run]
+        live_slot.plotly_chart(
+            waiting_chart("Time per call: no samples yet (press Run benchmark)", "time per call (ms)", "", labels)
+        )
     if run_clicked:
         computed = run_benchmark_live(spec, live_slot)
         if computed is not None:

@@ -3,7 +3,7 @@ import streamlit as st
 from app import page_setup
 from pointwise import InvalidSpecError
 from pointwise.backends import BACKEND_LABELS
-from pointwise.charts import roofline_chart, speedup_heatmap, sweep_chart
+from pointwise.charts import roofline_chart, speedup_heatmap, sweep_chart, waiting_chart
 from pointwise.frames import STATS_TABLE_FORMATS, STATS_TABLE_HELP, heatmap_variant_options, sweep_frame, sweep_table
 from pointwise.sweep import MAX_POINTS, PARAMETER_LABELS, SWEEP_PARAMETERS, plan_grid, run_sweep, sweep_axes
 from pointwise.text import escape_markdown
@@ -59,6 +59,12 @@ if show_context_messages(context):
         points2 = d4.number_input("second: points", 1, MAX_POINTS, 3)
         samples = st.number_input("Samples per variant per point", 3, 200, 10)
         submitted = st.form_submit_button("Run sweep", type="primary", icon=":material/play_arrow:")
+    # Where each finished point is drawn; before a sweep, the chart's empty frame.
+    live_slot = st.empty()
+    if not submitted and "sweep_result" not in st.session_state:
+        live_slot.plotly_chart(
+            waiting_chart("Time per call: no points yet (press Run sweep)", "the swept parameter", "time per call (ms)")
+        )
     if submitted:
         try:
             second_axis = None if second == "none" else (second, start2, stop2, points2)
@@ -72,6 +78,7 @@ if show_context_messages(context):
                 f"Sweeping {' × '.join(PARAMETER_LABELS[p] for p in axes)}",
                 lambda on_event, on_point: run_sweep(point_spec, axes, on_event=on_event, on_point=on_point),
                 lambda points: time_chart(points, axes, key=f"sweep_running_{len(points)}"),
+                live_slot,
             )
             if points_done is not None:
                 st.session_state["sweep_result"] = (axes, points_done)

@@ -49,12 +49,14 @@ def timing_distribution(
     return fig
 
 
-def waiting_distribution(labels: list[str]) -> go.Figure:
-    """The distribution chart before a run: the variants about to be timed, no samples yet. Drawn before the
-    click, it also has the browser load Plotly's code then, not when the first samples arrive."""
-    fig = go.Figure(go.Scatter(x=[None] * len(labels), y=[escape_html(label) for label in labels], mode="markers"))
-    fig.update_layout(title="Time per call: no samples yet (press Run benchmark)", showlegend=False)
-    fig.update_xaxes(title="time per call (ms)", showticklabels=False)
+def waiting_chart(title: str, x_title: str, y_title: str = "", categories: list[str] | tuple = ()) -> go.Figure:
+    """A chart before its run: titled axes (and the `categories` about to be measured), no data. Drawn before the
+    click, it also has the browser load Plotly's code then, not when the first results arrive."""
+    labels = [escape_html(label) for label in categories]
+    fig = go.Figure(go.Scatter(x=[None] * len(labels), y=labels, mode="markers"))
+    fig.update_layout(title=title, showlegend=False)
+    fig.update_xaxes(title=x_title, showticklabels=False)
+    fig.update_yaxes(title=y_title, showticklabels=bool(labels))
     return fig
 
 

@@ -104,9 +104,14 @@ def test_scaling_one_and_two_dimensional_sweeps(server, page):
     form = main(page).locator('[data-testid="stForm"]')
     for label, value in (("from", "2"), ("to", "8"), ("points", "2"), ("Samples per variant per point", "3")):
         form.get_by_label(label, exact=True).fill(value)
+    # Before the run, the chart's empty frame (the browser loads Plotly then); after it, the sweep's charts.
+    waiting = main(page).locator(".js-plotly-plot").filter(has_text="no points yet")
+    expect(waiting).to_be_visible()
     form.get_by_role("button", name="Run sweep").click()
     charts = main(page).locator(".js-plotly-plot")
     expect(charts.nth(2)).to_be_visible(timeout=RUN_LIMIT_MS)
+    settle(page)
+    expect(waiting).to_have_count(0)
     assert_no_exception(page)
     one_d = charts.count()
     screenshot_whole_page(page, "flow-scaling-1d.png")

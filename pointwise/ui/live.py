@@ -57,9 +57,12 @@ def show_verdicts(verdicts: list[tuple[str, str]]) -> None:
         st.markdown("\n".join(f"- **{escape_markdown(label)}**: {escape_markdown(text)}" for label, text in verdicts))
 
 
-def run_sweep_live(title: str, sweep: Callable, draw: Callable[[list[SweepPoint]], None]) -> list[SweepPoint] | None:
-    """Run `sweep(on_event, on_point)` with progress; `draw(points so far)` redraws in a placeholder per point."""
-    slot = st.empty()
+def run_sweep_live(
+    title: str, sweep: Callable, draw: Callable[[list[SweepPoint]], None], slot
+) -> list[SweepPoint] | None:
+    """Run `sweep(on_event, on_point)` with progress; `draw(points so far)` redraws in `slot` (an `st.empty()`) as
+    each point finishes."""
+    slot.caption("Each point is a benchmark of its own; the chart is drawn when the first one finishes.")
 
     def on_point(points: list[SweepPoint]) -> None:
         with slot.container():

@@ -88,6 +88,14 @@ def browser():
 
 
 @pytest.fixture(scope="module")
+def page(browser, server):
+    """One wide page for a module whose browser tests follow one another like a person's visit to `server`."""
+    page = browser.new_page(viewport={"width": 1500, "height": 1000})
+    yield page
+    page.close()
+
+
+@pytest.fixture(scope="module")
 def server(request, tmp_path_factory):
     """A real `streamlit run app.py` on a fresh database, shared by one browser test module."""
     from browser_support import Server

@@ -13,7 +13,6 @@ import pytest
 from browser_support import (
     assert_no_exception,
     download_text,
-    launch,
     require_chromium,
     screenshot_whole_page,
     settle,
@@ -25,19 +24,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 require_chromium()
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
 SMALL = "batch=1&height=6&width=5&channels=4&filters=3&samples=4"
 RUN_LIMIT_MS = 180_000
-
-
-@pytest.fixture(scope="module")
-def page(server):
-    with sync_playwright() as p:
-        browser = launch(p)
-        page = browser.new_page(viewport={"width": 1500, "height": 1000})
-        yield page
-        browser.close()
 
 
 def main(page):

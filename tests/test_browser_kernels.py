@@ -4,26 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from browser_support import assert_no_exception, launch, require_chromium, screenshot_whole_page, wait_rendered
+from browser_support import assert_no_exception, require_chromium, screenshot_whole_page, wait_rendered
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 require_chromium()
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
 # Large enough that the GEMMs are traced as expensive kernels (see tests/test_kernels.py).
 SHAPE = "batch=2&height=8&width=8&channels=16&filters=32&samples=4"
 RUN_LIMIT_MS = 180_000
-
-
-@pytest.fixture(scope="module")
-def page(server):
-    with sync_playwright() as p:
-        browser = launch(p)
-        page = browser.new_page(viewport={"width": 1500, "height": 1000})
-        yield page
-        browser.close()
 
 
 def test_explore_and_benchmark_kernels_expanders_name_the_ops_that_ran(server, page):

@@ -25,7 +25,7 @@ from collections.abc import Callable
 import tensorflow as tf
 
 from pointwise import tuning_rounds
-from pointwise.tuning_rounds import Tuning, strategy_name
+from pointwise.tuning_rounds import FALLBACK_STRATEGY, Tuning, strategy_name
 
 
 def _forward_gemm(inputs, kernel, bias):
@@ -86,9 +86,6 @@ GRADIENT_KERNELS = {"gemm": _gradients_gemm, "conv": _gradients_conv, "batched":
 
 
 STRATEGIES = {strategy_name(f, g): (f, g) for f in FORWARD_KERNELS for g in GRADIENT_KERNELS}
-FALLBACK_STRATEGY = "conv_forward_gemm_backward"
-"""For an input whose spatial or channel axes are undefined, which cannot be timed: Conv2D's forward (never
-slower than it) and GEMM gradients (on the CPUs measured, up to 2.6x faster than the convolution's at C < 512)."""
 
 
 @functools.cache
@@ -176,14 +173,8 @@ def _tune(shape: tuple[int, ...], filters: int, dtype: tf.DType, use_bias: bool)
     candidates = {("forward", name): _compiled(fn, inputs, kernel, bias) for name, fn in FORWARD_KERNELS.items()}
     for name, fn in GRADIENT_KERNELS.items():
         candidates["gradient", name] = _compiled(fn, inputs, upstream, kernel, use_bias)
-    medians, rounds = measure_candidates(candidates, start + TUNING_BUDGET_S)
-    forward_s = {name: s for (part, name), s in medians.items() if part == "forward"}
-    gradient_s = {name: s for (part, name), s in medians.items() if part == "gradient"}
-    if not forward_s or not gradient_s:
-        strategy = FALLBACK_STRATEGY
-    else:
-        strategy = strategy_name(min(forward_s, key=forward_s.get), min(gradient_s, key=gradient_s.get))
-    return Tuning(strategy, shape, forward_s, gradient_s, rounds, time.perf_counter() - start)
+    minima, rounds = measure_candidates(candidates, start + TUNING_BUDGET_S)
+    return tuning_rounds.tuning_from(minima, rounds, shape, start)
 
 
 def _compiled(fn: Callable, *args) -> Callable[[], object]:

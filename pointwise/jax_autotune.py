@@ -21,7 +21,7 @@ import numpy as np
 from keras import ops
 
 from pointwise import tuning_rounds
-from pointwise.tuning_rounds import Tuning, strategy_name
+from pointwise.tuning_rounds import FALLBACK_STRATEGY, Tuning, strategy_name
 
 
 def _forward_gemm(inputs, kernel, bias):
@@ -43,8 +43,6 @@ def _forward_batched(inputs, kernel, bias):
 
 FORWARD_KERNELS = {"gemm": _forward_gemm, "conv": _forward_conv, "batched": _forward_batched}
 STRATEGIES = {strategy_name(f, g): (f, g) for f in FORWARD_KERNELS for g in FORWARD_KERNELS}
-FALLBACK_STRATEGY = "conv_forward_gemm_backward"
-"""For an input whose spatial or channel axes are undefined, as `pointwise.autotune.FALLBACK_STRATEGY`."""
 TUNING_BATCH = 8
 TUNING_BUDGET_S = 1.2
 _CANDIDATE_ERRORS = (jax.errors.JaxRuntimeError, NotImplementedError)
@@ -114,14 +112,8 @@ def _tune(shape: tuple[int, ...], filters: int, dtype: str, use_bias: bool) -> T
     for name, fn in FORWARD_KERNELS.items():
         candidates["forward", name] = _compiled(fn, inputs, kernel, bias)
         candidates["gradient", name] = _compiled(functools.partial(_gradients, name), inputs, kernel, bias, upstream)
-    medians, rounds = tuning_rounds.measure_candidates(candidates, start + TUNING_BUDGET_S, _synced, _CANDIDATE_ERRORS)
-    forward_s = {name: s for (part, name), s in medians.items() if part == "forward"}
-    gradient_s = {name: s for (part, name), s in medians.items() if part == "gradient"}
-    if not forward_s or not gradient_s:
-        strategy = FALLBACK_STRATEGY
-    else:
-        strategy = strategy_name(min(forward_s, key=forward_s.get), min(gradient_s, key=gradient_s.get))
-    return Tuning(strategy, shape, forward_s, gradient_s, rounds, time.perf_counter() - start)
+    minima, rounds = tuning_rounds.measure_candidates(candidates, start + TUNING_BUDGET_S, _synced, _CANDIDATE_ERRORS)
+    return tuning_rounds.tuning_from(minima, rounds, shape, start)
 
 
 def _compiled(fn: Callable, *args) -> Callable[[], object]:

@@ -235,6 +235,14 @@ CUSTOM_LAYERS = {
 }
 
 
+def checked_strategies(key: str) -> tuple[str | None, ...]:
+    """What an equivalence check builds of variant `key`: the layer as registered (None), or, for a layer that
+    times its kernels on first call (`PointwiseConv2D`), each kernel pinned in turn: the check then covers
+    whichever kernel a tuning picks, and spends no ~1 s tuning."""
+    strategies = getattr(CUSTOM_LAYERS.get(get_variant(key).layer_class), "single_kernel_strategies", None)
+    return strategies() if strategies is not None else (None,)
+
+
 def make_layer(
     key: str, filters: int, *, use_bias: bool = True, dtype=None, seed: int | None = None, **options
 ) -> keras.layers.Layer:

@@ -2,8 +2,9 @@
 
 Each change must stick, put its stable key (never a label) into the URL, and the copied URL must reopen
 identically in a new browser context on a fresh server. Links written by hand, hostile or not, must apply
-or warn truthfully. On the main before this suite, `test_a_key_link_applies_on_a_fresh_server` failed first:
-`mode=xla&pass=backward&variants=...` opened in graph mode, forward, with the 8 default variants.
+or warn truthfully. On the main before this suite, `test_every_control_sticks_...` failed on the first bug
+(Variants, Pass and Mode snapped back to their defaults), and `test_a_key_link_applies_on_a_fresh_server` on the
+second: `mode=xla&pass=backward&variants=...` opened in graph mode, forward, with the 8 default variants.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import keras
 import numpy as np
 
-from pointwise.layers import CUSTOM_LAYERS, make_layer
+from pointwise.layers import checked_strategies, make_layer
 from pointwise.results import EquivalenceReport, EquivalenceResult
 from pointwise.spec import RunSpec, format_shape, is_gpu
 from pointwise.variants import BASELINE_KEY, VARIANTS, Variant
@@ -82,7 +82,7 @@ def check_equivalence(
                 reports.append(_versus(report, base.out, reference, tensorflow_out))
                 continue
             pinned = {}
-            for strategy in _pinned_strategies(key):
+            for strategy in checked_strategies(key):
                 options = {} if strategy is None else {"strategy": strategy}
                 layer = make_layer(key, spec.filters, use_bias=spec.use_bias, dtype=spec.dtype, **options)
                 layer.build(x.shape)
@@ -94,14 +94,6 @@ def check_equivalence(
                 del layer, out
             reports.append(_least_agreeing(pinned))
     return EquivalenceResult(spec=spec, reports=tuple(reports), diff_channel=diff_channel)
-
-
-def _pinned_strategies(key: str) -> tuple[str | None, ...]:
-    """The layer as registered (None), or, for a layer that times its kernels on first call (`PointwiseConv2D`),
-    each kernel pinned in turn: the check then covers whichever kernel a tuning picks, and spends no ~1 s tuning."""
-    layer_class = CUSTOM_LAYERS.get(VARIANTS[key].layer_class)
-    strategies = getattr(layer_class, "single_kernel_strategies", None)
-    return strategies() if strategies is not None else (None,)
 
 
 def _least_agreeing(pinned: dict[str | None, EquivalenceReport]) -> EquivalenceReport:

@@ -44,6 +44,7 @@ def test_jobs_package_exports_its_public_names():
         "run_ceilings",
         "run_check",
         "run_lesson_forms",
+        "tune_pointwise",
     }
     for name in pointwise.jobs.__all__:
         assert hasattr(pointwise.jobs, name), name

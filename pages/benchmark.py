@@ -74,10 +74,14 @@ if show_context_messages(context):
             # The final result is drawn by a new run, without this run's live elements above it (otherwise the
             # live chart and the final one both show until the next click).
             st.rerun()
-    elif cached is not None and cached_column.button(
-        f"Show the cached run (from {time.strftime('%H:%M', time.localtime(cached.computed_at))})",
-        icon=":material/history:",
-        help="A benchmark of exactly this configuration that this server already ran",
+    elif (
+        cached is not None
+        and not cached.same_run(st.session_state.get("bench_computed"))
+        and cached_column.button(
+            f"Show the cached run (from {time.strftime('%H:%M', time.localtime(cached.computed_at))})",
+            icon=":material/history:",
+            help="A benchmark of exactly this configuration that this server already ran",
+        )
     ):
         st.session_state["bench_computed"] = cached
         st.session_state.pop("bench_run_id", None)

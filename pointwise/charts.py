@@ -56,7 +56,8 @@ def waiting_chart(title: str, x_title: str, y_title: str = "", categories: list[
     fig = go.Figure(go.Scatter(x=[None] * len(labels), y=labels, mode="markers"))
     fig.update_layout(title=title, showlegend=False)
     fig.update_xaxes(title=x_title, showticklabels=False)
-    fig.update_yaxes(title=y_title, showticklabels=bool(labels))
+    # First category on top, as the box and violin charts that replace it draw them.
+    fig.update_yaxes(title=y_title, showticklabels=bool(labels), autorange="reversed")
     return fig
 
 

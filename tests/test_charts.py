@@ -116,3 +116,12 @@ def test_violins_stop_at_the_fastest_sample():
     samples = pd.DataFrame({"variant": ["a"] * 5, "time_ms": [1.0, 1.1, 1.2, 5.0, 9.0]})
     (trace,) = timing_distribution(samples, "violin").data
     assert trace.spanmode == "hard", "a smoothed density must not draw times below the fastest sample"
+
+
+def test_the_waiting_chart_lists_the_variants_top_down_as_the_charts_that_replace_it_and_escapes_them():
+    from pointwise.charts import waiting_chart
+
+    figure = waiting_chart("no samples yet", "time per call (ms)", "", ["Conv2D 1x1 (baseline)", "<b>x</b>"])
+    assert list(figure.data[0].y) == ["Conv2D 1x1 (baseline)", "&lt;b&gt;x&lt;/b&gt;"]
+    assert figure.layout.yaxis.autorange == "reversed" and all(x is None for x in figure.data[0].x)
+    assert figure.layout.title.text == "no samples yet" and figure.layout.xaxis.title.text == "time per call (ms)"

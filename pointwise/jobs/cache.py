@@ -35,6 +35,10 @@ class Computed(Generic[T]):
     worker_pid: int
     cached: bool = False
 
+    def same_run(self, other: Computed | None) -> bool:
+        """Whether `other` is this very computation (from the cache or not)."""
+        return other is not None and (other.computed_at, other.worker_pid) == (self.computed_at, self.worker_pid)
+
     def provenance(self) -> str:
         """ "computed at 14:03:12 on worker pid 4242 (cached)": the line a page shows under a result."""
         when = time.strftime("%H:%M:%S", time.localtime(self.computed_at))

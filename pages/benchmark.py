@@ -59,7 +59,9 @@ if show_context_messages(context):
     run_clicked = fresh_column.button(
         "Run benchmark", type="primary", icon=":material/play_arrow:", help="A fresh benchmark of this configuration"
     )
-    # Where the samples are drawn as they arrive; before a run, the empty chart of the variants to be timed.
+    # Progress and Cancel above the growing chart, where they stay in view; below them, where the samples are
+    # drawn as they arrive (before a run, the empty chart of the variants to be timed).
+    progress_area = st.container()
     live_slot = st.empty()
     if "bench_computed" not in st.session_state and not run_clicked:
         labels = [VARIANTS[key].label for key in spec.layers_run]
@@ -67,7 +69,8 @@ if show_context_messages(context):
             waiting_chart("Time per call: no samples yet (press Run benchmark)", "time per call (ms)", "", labels)
         )
     if run_clicked:
-        computed = run_benchmark_live(spec, live_slot)
+        with progress_area:
+            computed = run_benchmark_live(spec, live_slot)
         if computed is not None:
             st.session_state["bench_computed"] = computed
             save(computed)

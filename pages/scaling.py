@@ -59,7 +59,9 @@ if show_context_messages(context):
         points2 = d4.number_input("second: points", 1, MAX_POINTS, 3)
         samples = st.number_input("Samples per variant per point", 3, 200, 10)
         submitted = st.form_submit_button("Run sweep", type="primary", icon=":material/play_arrow:")
-    # Where each finished point is drawn; before a sweep, the chart's empty frame.
+    # Progress and Cancel above the chart, where they stay in view; below them, each finished point is drawn
+    # (before a sweep, the chart's empty frame).
+    progress_area = st.container()
     live_slot = st.empty()
     if not submitted and "sweep_result" not in st.session_state:
         live_slot.plotly_chart(
@@ -74,12 +76,13 @@ if show_context_messages(context):
         except InvalidSpecError as exc:
             st.error(escape_markdown(exc, 600))
         else:
-            points_done = run_sweep_live(
-                f"Sweeping {' × '.join(PARAMETER_LABELS[p] for p in axes)}",
-                lambda on_event, on_point: run_sweep(point_spec, axes, on_event=on_event, on_point=on_point),
-                lambda points: time_chart(points, axes, key=f"sweep_running_{len(points)}"),
-                live_slot,
-            )
+            with progress_area:
+                points_done = run_sweep_live(
+                    f"Sweeping {' × '.join(PARAMETER_LABELS[p] for p in axes)}",
+                    lambda on_event, on_point: run_sweep(point_spec, axes, on_event=on_event, on_point=on_point),
+                    lambda points: time_chart(points, axes, key=f"sweep_running_{len(points)}"),
+                    live_slot,
+                )
             if points_done is not None:
                 st.session_state["sweep_result"] = (axes, points_done)
 

@@ -124,3 +124,22 @@ def test_the_tf32_tolerance_covers_a_tf32_product_that_the_float32_bound_rejects
     assert relative_tolerance("float32", 64) < error <= relative_tolerance("float32", 64, tf32=True)
     # TF32 is a float32 setting: other dtypes keep their own bound.
     assert relative_tolerance("float16", 64, tf32=True) == relative_tolerance("float16", 64)
+
+
+@pytest.mark.parametrize("differs", [False, True], ids=["identical", "differs"])
+def test_the_difference_histogram_is_numpys_over_the_whole_difference(differs):
+    from pointwise.worker.equivalence import HISTOGRAM_BINS, _histogram, _Reference
+
+    # Several slabs; an identical output takes the shortcut, a differing one the pass over the slabs.
+    spec = make_run_spec(batch=3, height=400, width=16, channels=17, filters=16)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(spec.input_shape).astype(np.float32)
+    kernel = rng.standard_normal((1, 1, 17, 16)).astype(np.float32)
+    reference = _Reference(spec, x, kernel, np.zeros(16, np.float32))
+    assert len(reference.slabs) > 1
+    base = rng.standard_normal(spec.output_shape).astype(np.float32)
+    out = base + (rng.standard_normal(base.shape).astype(np.float32) * 1e-6 if differs else 0)
+    diff = out.astype(np.float64) - base.astype(np.float64)
+    counts, edges = _histogram(reference, out, base, diff.min(), diff.max())
+    expected_counts, expected_edges = np.histogram(diff, bins=HISTOGRAM_BINS)
+    assert np.array_equal(counts, expected_counts) and np.array_equal(edges, expected_edges)

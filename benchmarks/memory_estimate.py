@@ -84,7 +84,7 @@ def main() -> None:
     try:
         for kind, values in GRID:
             spec = make_run_spec(samples=3, **values)
-            estimate = estimate_memory_bytes(spec)
+            estimate = estimate_memory_bytes(spec, kind)
             measured = _measure(pool, kind, spec)
             ratio = measured / estimate
             outside += not RATIO_RANGE[0] <= ratio <= RATIO_RANGE[1]

@@ -131,3 +131,13 @@ def test_summary_is_one_line_with_the_knob_of_the_device():
         "8x56x56x64 -> 128 · float32 · graph (tf.function) · forward · CPU:0 · oneDNN default · 30 samples × 8 variants"
     )
     assert "TF32 on" in make_run_spec(device="GPU:0").summary()
+
+
+def test_a_benchmark_of_pointwiseconv2d_is_estimated_with_its_tuning_and_a_check_without():
+    from pointwise.spec import TUNING_FACTOR
+
+    tuned = make_run_spec(variants=["dense", "pointwise"])
+    untuned = make_run_spec(variants=["dense", "matmul_2d"])
+    tuning = TUNING_FACTOR * (tuned.input_elements + tuned.output_elements) * 4
+    assert estimate_memory_bytes(tuned) - estimate_memory_bytes(tuned, "check") == int(tuning)
+    assert estimate_memory_bytes(untuned) == estimate_memory_bytes(untuned, "check")

@@ -203,12 +203,6 @@ class PointwiseConv2D(Image2DLayer):
     def _weight_options(self, name: str) -> dict:
         return {"regularizer": getattr(self, f"{name}_regularizer"), "constraint": getattr(self, f"{name}_constraint")}
 
-    @staticmethod
-    def single_kernel_strategies() -> tuple[str, ...]:
-        """One strategy per forward kernel (the same kernel both ways): an output check that pins each in turn
-        covers every output a tuning can choose, and times nothing."""
-        return tuple(name for name, (forward, gradient) in _autotuner().STRATEGIES.items() if forward == gradient)
-
     def call(self, inputs):
         tuner = _autotuner()
         if self.requested_strategy == "auto":
@@ -236,11 +230,12 @@ CUSTOM_LAYERS = {
 
 
 def checked_strategies(key: str) -> tuple[str | None, ...]:
-    """What an equivalence check builds of variant `key`: the layer as registered (None), or, for a layer that
-    times its kernels on first call (`PointwiseConv2D`), each kernel pinned in turn: the check then covers
-    whichever kernel a tuning picks, and spends no ~1 s tuning."""
-    strategies = getattr(CUSTOM_LAYERS.get(get_variant(key).layer_class), "single_kernel_strategies", None)
-    return strategies() if strategies is not None else (None,)
+    """What an equivalence check builds of variant `key`: the layer as registered (None), or for `PointwiseConv2D`,
+    which times its kernels on first call, each forward kernel pinned in turn (the same kernel both ways): the
+    check then covers whichever kernel a tuning picks, and spends no ~1 s tuning."""
+    if get_variant(key).layer_class != PointwiseConv2D.__name__:
+        return (None,)
+    return tuple(name for name, (forward, gradient) in _autotuner().STRATEGIES.items() if forward == gradient)
 
 
 def make_layer(

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 from pointwise import protocol
 from pointwise.errors import InvalidSpecError
@@ -22,6 +24,8 @@ from pointwise.models import ModelRequest
 from pointwise.query import check_spec
 from pointwise.results import BenchmarkResult, Ceilings, EquivalenceReport, EquivalenceResult
 from pointwise.spec import RunSpec, is_gpu
+
+T = TypeVar("T")
 
 _default_pool: WorkerPool | None = None
 _default_pool_lock = threading.Lock()
@@ -105,20 +109,17 @@ def kernels_cached(
         raise InvalidSpecError(
             "backend", spec.backend, f"one of {', '.join(KERNELS_BACKENDS)}: a backend they are read from"
         )
-    key = (protocol.KERNELS, spec)
-    known = None if fresh else result_cache.get(key)
-    if known is not None:
-        return known
-    data, pid = (pool or default_pool()).run_traced(
-        protocol.KERNELS,
-        {"spec": spec.to_dict()},
-        device=spec.device,
-        knobs=WorkerKnobs.for_spec(spec),
-        on_event=on_event,
-    )
-    computed = Computed(KernelsResult.from_dict(data), time.time(), pid)
-    result_cache.put(key, computed, len(json.dumps(data)))
-    return computed
+
+    def run_job() -> tuple[dict, int]:
+        return (pool or default_pool()).run_traced(
+            protocol.KERNELS,
+            {"spec": spec.to_dict()},
+            device=spec.device,
+            knobs=WorkerKnobs.for_spec(spec),
+            on_event=on_event,
+        )
+
+    return _cached_or_run((protocol.KERNELS, spec), fresh, run_job, KernelsResult.from_dict)
 
 
 def check_in_cache(spec: RunSpec, diff_channel: int = 0) -> Computed[EquivalenceResult] | None:
@@ -218,19 +219,30 @@ def model_cached(
 ) -> Computed[dict]:
     """A real network's inventory (and, with `request.convert`, conversion checks and raw timings) from a worker
     (`pointwise.worker.models`), or from this server's cache; `pointwise.model_frames` derives the statistics."""
-    key = (protocol.MODEL, request)
+
+    def run_job() -> tuple[dict, int]:
+        return (pool or default_pool()).run_traced(
+            protocol.MODEL,
+            {"request": request.to_dict()},
+            device="CPU:0",
+            knobs=WorkerKnobs(),
+            on_event=on_event,
+            time_limit_s=time_limit_s,
+        )
+
+    return _cached_or_run((protocol.MODEL, request), fresh, run_job, lambda data: data)
+
+
+def _cached_or_run(
+    key, fresh: bool, run_job: Callable[[], tuple[dict, int]], parse: Callable[[dict], T]
+) -> Computed[T]:
+    """This server's answer under `key` (unless `fresh`), else `run_job()`'s (data, worker pid), parsed and cached
+    at the size of its JSON."""
     known = None if fresh else result_cache.get(key)
     if known is not None:
         return known
-    data, pid = (pool or default_pool()).run_traced(
-        protocol.MODEL,
-        {"request": request.to_dict()},
-        device="CPU:0",
-        knobs=WorkerKnobs(),
-        on_event=on_event,
-        time_limit_s=time_limit_s,
-    )
-    computed = Computed(data, time.time(), pid)
+    data, pid = run_job()
+    computed = Computed(parse(data), time.time(), pid)
     result_cache.put(key, computed, len(json.dumps(data)))
     return computed
 

@@ -21,4 +21,5 @@ USER app
 EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4).read() != b'ok')"
-CMD ["streamlit", "run", "app.py", "--server.port=8501", "--server.address=0.0.0.0"]
+# The app with its default worker warming up as the server starts (see pointwise/ui/serve.py).
+CMD ["python", "-m", "pointwise.ui.serve", "--server.port=8501", "--server.address=0.0.0.0"]

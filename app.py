@@ -1,4 +1,5 @@
-"""Pointwise Lab: the entry point (`streamlit run app.py`) and router. Nothing else lives here.
+"""Pointwise Lab: the entry point and router (`streamlit run app.py`; `python -m pointwise.ui.serve` runs it with
+the default worker warming up as the server starts). Nothing else lives here.
 
 Routing: with a `pages/` folder beside this file, Streamlit starts in its legacy multipage mode and stays
 there until some session runs `st.navigation`. A deep link opened first on a fresh server (a shared demo
@@ -14,17 +15,15 @@ as the main script.
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import NamedTuple
 
 import streamlit as st
-from streamlit.errors import StreamlitSecretNotFoundError
 
 from pointwise.errors import InvalidSpecError
-from pointwise.limits import DEMO_ENV, check_settings
+from pointwise.limits import check_settings
 from pointwise.text import escape_markdown
-from pointwise.ui import PageContext, render_sidebar, warm_default_worker
+from pointwise.ui import PageContext, apply_demo_secret, render_sidebar, warm_default_worker
 
 
 class Page(NamedTuple):
@@ -52,7 +51,7 @@ _routing = threading.local()
 
 
 def run_router() -> None:
-    _demo_mode_from_secrets()
+    apply_demo_secret()
     st.set_page_config(page_title="Pointwise Lab", page_icon="🔬", layout="wide")
     try:
         check_settings()
@@ -71,16 +70,6 @@ def run_router() -> None:
         navigation.run()
     finally:
         _routing.context = None
-
-
-def _demo_mode_from_secrets() -> None:
-    """Streamlit Community Cloud passes settings as secrets, not environment variables: mirror ours."""
-    try:
-        value = st.secrets.get(DEMO_ENV)
-    except StreamlitSecretNotFoundError:
-        return
-    if value is not None:
-        os.environ.setdefault(DEMO_ENV, str(value))
 
 
 def page_setup() -> PageContext:

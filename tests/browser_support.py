@@ -1,4 +1,5 @@
-"""What every browser test shares: Debian's chromium, a real `streamlit run` server, waiting for a render.
+"""What every browser test shares: Debian's chromium, a real server (the app as the README runs it), waiting for a
+render.
 
 Browser test modules call `require_chromium()` at import: on a developer machine without chromium they are
 skipped; in CI (`CI` set) a missing chromium is an error, because `.ci/run` installs it.
@@ -54,7 +55,8 @@ def _free_port() -> int:
 
 
 class Server:
-    """`streamlit run SCRIPT` on a free localhost port, ready once /_stcore/health answers ok."""
+    """The app as the README runs it (`python -m pointwise.ui.serve`), or `streamlit run SCRIPT` for another script
+    (or a tree from before that command), on a free localhost port; ready once /_stcore/health answers ok."""
 
     def __init__(self, db_path: Path, script: str = "app.py", env: dict[str, str] | None = None):
         self.port = _free_port()
@@ -63,13 +65,14 @@ class Server:
         self.log_path = db_path.parent / f"server-{self.port}.log"
         self.log = open(self.log_path, "w")  # noqa: SIM115
         started = time.monotonic()
+        if script == "app.py" and (ROOT / "pointwise" / "ui" / "serve.py").exists():
+            command = ["-m", "pointwise.ui.serve"]
+        else:
+            command = ["-m", "streamlit", "run", script]
         self.process = subprocess.Popen(
             [
                 sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                script,
+                *command,
                 "--server.headless=true",
                 f"--server.port={self.port}",
                 "--server.address=127.0.0.1",

@@ -97,7 +97,7 @@ def page(browser, server):
 
 @pytest.fixture(scope="module")
 def server(request, tmp_path_factory):
-    """A real `streamlit run app.py` on a fresh database, shared by one browser test module."""
+    """The real app server (`python -m pointwise.ui.serve`) on a fresh database, shared by one browser test module."""
     from browser_support import Server
 
     streamlit = Server(tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1]) / "runs.sqlite3")

@@ -9,11 +9,12 @@ the pages that draw live charts, not here: it brings plotly, pandas and scipy (~
 
 from pointwise.ui.context import PageContext, show_context_messages
 from pointwise.ui.progress import report_interrupted_job, run_with_progress
-from pointwise.ui.session import visitor_token, warm_default_worker
+from pointwise.ui.session import apply_demo_secret, visitor_token, warm_default_worker
 from pointwise.ui.sidebar import render_sidebar
 
 __all__ = [
     "PageContext",
+    "apply_demo_secret",
     "render_sidebar",
     "report_interrupted_job",
     "run_with_progress",

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 
 import streamlit as st
+from streamlit.errors import StreamlitSecretNotFoundError
 
 from pointwise.errors import InvalidSpecError
 from pointwise.jobs import WorkerKnobs, WorkerPool, check_cached, default_pool, run_ceilings, tune_pointwise
+from pointwise.limits import DEMO_ENV
 from pointwise.query import check_spec
 from pointwise.spec import RunSpec, check_live_size, make_run_spec
 from pointwise.variants import TUNED_KEY
@@ -50,6 +53,16 @@ def answer_the_default(pool: WorkerPool | None = None) -> None:
         # The check pins PointwiseConv2D's kernels; a benchmark tunes them first (~1 s): do that now.
         tune_pointwise(default, pool=pool)
     run_ceilings(default.device, default.dtype, WorkerKnobs.for_spec(default), pool=pool)
+
+
+def apply_demo_secret() -> None:
+    """Streamlit Community Cloud passes settings as secrets, not environment variables: mirror ours."""
+    try:
+        value = st.secrets.get(DEMO_ENV)
+    except StreamlitSecretNotFoundError:
+        return
+    if value is not None:
+        os.environ.setdefault(DEMO_ENV, str(value))
 
 
 def visitor_token() -> str:

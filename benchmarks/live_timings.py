@@ -7,7 +7,8 @@ measures both in one run, at the default configuration: Home's first render (the
 with it), Explore opened 8 s after Home on a fresh server (the warm-up's work), the first Explore answer (its
 one-sentence summary, or the table in a tree without one) and table on a fresh server, the same configuration in
 a new browser session (and, to separate the answer from Streamlit's own start in a browser that has nothing
-cached, when that session's page title appeared, and how long a page with only a title takes) and in a new tab
+cached, when that session's page title appeared, how long a page with only a title takes, and how long the
+`/explore` link of a multipage app whose pages only show a title takes) and in a new tab
 of a browser that has shown it (a new session, Streamlit's scripts cached), and time to the first chart with
 samples and to the final result for the default Benchmark (clicked after 2 s on the page, as a person reads
 first) and the default 5-point sweep. With --repeat N the two trees take turns N times (other work on the
@@ -39,6 +40,7 @@ SWEEP_TITLE = "Time per call vs"
 """The sweep chart's title once it has a point (before a sweep, the empty chart says "no points yet")."""
 ANSWER_SENTENCE = "variants compute Conv2D 1x1's numbers"
 EMPTY_PAGE = Path(__file__).with_name("empty_page.py")
+EMPTY_APP = Path(__file__).with_name("empty_app.py")
 
 
 def cpu_name() -> str:
@@ -106,16 +108,16 @@ def explore_new_tab_s(browser, url: str) -> float:
     return elapsed
 
 
-def empty_page_s(browser, tmp: Path) -> float:
+def empty_page_s(browser, tmp: Path, script: Path = EMPTY_PAGE, path: str = "") -> float:
     """Streamlit's own floor: a page that only shows a title, opened in a new browser session (median of 3)."""
-    server = Server(tmp / f"empty-{time.monotonic_ns()}.sqlite3", script=str(EMPTY_PAGE))
+    server = Server(tmp / f"empty-{time.monotonic_ns()}.sqlite3", script=str(script))
     try:
         times = []
         for _ in range(3):
             context = browser.new_context()
             page = context.new_page()
             start = time.perf_counter()
-            page.goto(server.url)
+            page.goto(f"{server.url}{path}")
             expect(page.locator("h1").first).to_be_visible(timeout=LIMIT_MS)
             times.append(time.perf_counter() - start)
             context.close()
@@ -175,6 +177,8 @@ def measure_tree(browser, tree: Path, tmp: Path, sweep: bool) -> dict[str, float
         figures["  of which page title shown (s)"] = shell
         figures["Explore, same config, new tab (s)"] = explore_new_tab_s(browser, server.url)
         figures["  an empty Streamlit page, new session (s)"] = empty_page_s(browser, tmp)
+        deep_link_floor = empty_page_s(browser, tmp, EMPTY_APP, "/explore")
+        figures["  an empty multipage app's /explore, new session (s)"] = deep_link_floor
         figures["Benchmark default: first chart (s)"], figures["Benchmark default: final result (s)"] = benchmark_s(
             browser, server.url
         )

@@ -9,7 +9,7 @@ context = page_setup()
 from pointwise import InvalidSpecError  # noqa: E402
 from pointwise.backends import BACKEND_LABELS  # noqa: E402
 from pointwise.charts import diff_heatmap, diff_histogram  # noqa: E402
-from pointwise.check_summary import check_summary  # noqa: E402
+from pointwise.check_summary import check_summary, error_plot_order  # noqa: E402
 from pointwise.frames import EQUIVALENCE_TABLE_FORMATS, equivalence_frame, is_all_zero  # noqa: E402
 from pointwise.jobs import check_cached, check_in_cache  # noqa: E402
 from pointwise.query import check_spec  # noqa: E402
@@ -17,7 +17,7 @@ from pointwise.spec import check_live_size, mode_label  # noqa: E402
 from pointwise.text import escape_html, escape_markdown  # noqa: E402
 from pointwise.ui import report_interrupted_job, run_with_progress, show_context_messages  # noqa: E402
 from pointwise.ui.kernels import show_kernels  # noqa: E402
-from pointwise.variants import BASELINE_KEY, VARIANTS, variant_source  # noqa: E402
+from pointwise.variants import VARIANTS, variant_source  # noqa: E402
 
 st.title("Explore: is it really a pointwise convolution?")
 st.caption(
@@ -88,10 +88,7 @@ if show_context_messages(context):
                 if not report.equivalent and not VARIANTS[report.key].expected_equivalent:
                     reason = escape_markdown(report.reason, 600)
                     st.error(f"**{escape_markdown(report.label)}** — {reason}", icon=":material/warning:")
-            # The baseline against itself is a flat zero map: offer the other variants first.
-            comparable = sorted(
-                (r for r in result.reports if r.diff_map is not None), key=lambda r: r.key == BASELINE_KEY
-            )
+            comparable = error_plot_order(result.reports)
             if comparable:
                 labels = {r.label: r for r in comparable}
                 chosen = labels[st.selectbox("Variant for the error plots", list(labels))]

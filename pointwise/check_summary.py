@@ -35,3 +35,10 @@ def check_summary(reports: Sequence[EquivalenceReport]) -> str:
     if unsupported:
         sentence += " Could not run here: " + "; ".join(escape_markdown(r.label) for r in unsupported) + "."
     return sentence
+
+
+def error_plot_order(reports: Sequence[EquivalenceReport]) -> list[EquivalenceReport]:
+    """The variants Explore can draw error plots for (those with a difference map), the one that differs most from
+    Conv2D 1x1 first: a variant identical to it has a flat zero map to show, and so has the baseline itself (last)."""
+    drawable = [r for r in reports if r.diff_map is not None]
+    return sorted(drawable, key=lambda r: (r.key == BASELINE_KEY, -(r.max_abs_err or 0.0)))

@@ -3,7 +3,7 @@
 from dataclasses import replace
 
 from conftest import small_spec
-from pointwise.check_summary import check_summary
+from pointwise.check_summary import check_summary, error_plot_order
 from pointwise.results import EquivalenceReport
 from pointwise.text import escape_markdown
 from pointwise.variants import VARIANTS
@@ -55,3 +55,17 @@ def test_a_label_from_an_imported_file_stays_text():
     hostile = "[Session expired](https://evil.example/login)"
     summary = check_summary([BASELINE, _report("dense", hostile, False)])
     assert "](https://" not in summary and "\\[Session expired\\]" in summary
+
+
+def test_error_plots_open_on_the_variant_that_differs_most_and_the_baseline_comes_last():
+    zero_map = [[0.0]]
+    reports = [
+        replace(BASELINE, diff_map=zero_map, max_abs_err=0.0),
+        _report("dense", "Dense", True, diff_map=zero_map, max_abs_err=0.0),
+        _report("einsum_4d", "E", True, diff_map=[[1e-8]], max_abs_err=1e-8),
+        _report("seed_dense_flatten", "Seed Example 3", False),  # another shape: no difference map
+        _report("pointwise", "PointwiseConv2D", True, diff_map=[[3e-7]], max_abs_err=3e-7),
+        _report("matmul_4d", "M", True, diff_map=zero_map, max_abs_err=None),
+    ]
+    order = [r.key for r in error_plot_order(reports)]
+    assert order == ["pointwise", "einsum_4d", "dense", "matmul_4d", "conv2d_1x1"]

@@ -60,3 +60,11 @@ def test_file_paths_come_from_configuration_not_visitors():
     assert ".getvalue()" in pages
     # A file's name is visitor text: it may be shown (escaped), never used as a path.
     assert pages.count("upload.name") == pages.count("escape_markdown(upload.name"), "an unescaped upload.name"
+
+
+def test_the_readme_the_container_and_the_browser_tests_start_the_app_the_same_way():
+    # The command that warms the worker as the server starts; a bare `streamlit run app.py` would warm it later.
+    readme_commands = (ROOT / "README.md").read_text().split("```bash", 1)[1].split("```", 1)[0]
+    assert "&& python -m pointwise.ui.serve\n" in readme_commands
+    assert 'CMD ["python", "-m", "pointwise.ui.serve",' in (ROOT / "Dockerfile").read_text()
+    assert '["-m", "pointwise.ui.serve"]' in (ROOT / "tests" / "browser_support.py").read_text()

@@ -3,17 +3,16 @@
     python benchmarks/live_timings.py BEFORE_COMMIT [AFTER_COMMIT] [--repeat N] [--no-sweep]
 
 Checks BEFORE_COMMIT (and AFTER_COMMIT, else the working tree is measured) out into temporary worktrees and
-measures both in one run, at the default configuration: Home's first render the moment the server is up (a
-warm-up started with the server runs meanwhile) and 12 s later, Explore opened 8 s after Home on a fresh server (the warm-up's work), the first Explore answer (its
-one-sentence summary, or the table in a tree without one) and table on a fresh server, the same configuration in
-a new browser session (and, to separate the answer from Streamlit's own start in a browser that has nothing
-cached, when that session's page title appeared, how long a page with only a title takes, and how long the
-`/explore` link of a multipage app whose pages only show a title takes) and in a new tab
-of a browser that has shown it (a new session, Streamlit's scripts cached), and time to the first chart with
-samples and to the final result for the default Benchmark (clicked after 2 s on the page, as a person reads
-first) and the default 5-point sweep. With --repeat N the two trees take turns N times (other work on the
-machine then hits both alike) and each figure is the median, with the range. Prints each figure with the CPU's
-name.
+measures both in one run, at the default configuration: Home's first render the moment the server is up (a warm-up
+started with the server runs meanwhile) and 12 s later, Explore opened 8 s after Home on a fresh server (the warm-
+up's work), the first Explore answer (its one-sentence summary, or the table in a tree without one) and table on a
+fresh server, the same configuration in a new browser session (and, to separate the answer from Streamlit's own
+start in a browser that has nothing cached, when that session's page title appeared, how long a page with only a
+title takes, and how long the `/explore` link of a multipage app whose pages only show a title takes) and in a new
+tab of a browser that has shown it (a new session, Streamlit's scripts cached), and time to the first chart with
+samples and to the final result for the default Benchmark (clicked after 2 s on the page, as a person reads first)
+and the default 5-point sweep. With --repeat N the two trees take turns N times (other work on the machine then
+hits both alike) and each figure is the median, with the range. Prints each figure with the CPU's name.
 """
 
 import argparse

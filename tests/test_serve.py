@@ -1,44 +1,119 @@
-"""The README's app command, `python -m pointwise.ui.serve`: Streamlit's server, with the default worker warming up
-from the moment the server starts (before any visitor), without Streamlit's "restart" warning."""
+"""The README's app command, `python -m pointwise.ui.serve`: Streamlit's server (an `st.App`), with the default worker
+warming up from the moment the server starts, giving way while a page that runs no job loads."""
 
 from __future__ import annotations
 
+import asyncio
 import time
+import urllib.request
 
+import click
 import psutil
+import pytest
 
+from pointwise.jobs import WorkerKnobs, process
+from pointwise.jobs.process import WorkerProcess
 from pointwise.ui import serve
 
 WORKER_START_LIMIT_S = 30
+PAGES = {"": False, "explore": True, "history": False}
 
 
-def _is_worker(process: psutil.Process) -> bool:
+def test_streamlit_options_are_parsed_by_streamlits_own_definitions():
+    config = serve.streamlit_config(["--server.port=8123", "--server.headless=true", "--theme.base", "dark"])
+    assert config == {"server.port": 8123, "server.headless": True, "theme.base": "dark"}
+    with pytest.raises(click.BadParameter, match="abc"):
+        serve.streamlit_config(["--server.port=abc"])
+    with pytest.raises(click.NoSuchOption):
+        serve.streamlit_config(["--server.bogus=1"])
+
+
+class RecordingPool:
+    def __init__(self):
+        self.calls = []
+
+    def pause_starting_workers(self, seconds):
+        self.calls.append(("pause", seconds))
+
+    def resume_starting_workers(self):
+        self.calls.append(("resume",))
+
+
+@pytest.mark.parametrize(
+    ("scope", "expected"),
+    [
+        ({"type": "http", "method": "GET", "path": "/"}, [("pause", serve.PAGE_LOAD_S)]),
+        ({"type": "http", "method": "GET", "path": "/history"}, [("pause", serve.PAGE_LOAD_S)]),
+        ({"type": "http", "method": "GET", "path": "/explore"}, [("resume",)]),
+        ({"type": "http", "method": "GET", "path": "/base/explore/"}, [("resume",)]),  # behind server.baseUrlPath
+        ({"type": "http", "method": "GET", "path": "/static/js/index.js"}, []),
+        ({"type": "http", "method": "GET", "path": "/_stcore/health"}, []),
+        ({"type": "http", "method": "POST", "path": "/"}, []),
+        ({"type": "websocket", "path": "/_stcore/stream"}, []),
+    ],
+)
+def test_a_page_request_pauses_or_resumes_the_starting_worker_and_other_requests_do_neither(
+    monkeypatch, scope, expected
+):
+    pool, passed_on = RecordingPool(), []
+    monkeypatch.setattr(serve, "default_pool", lambda: pool)
+
+    async def downstream(scope, receive, send):
+        passed_on.append(scope["path"])
+
+    asyncio.run(serve.GiveWayToPageLoads(downstream, pages=PAGES)(scope, None, None))
+    assert pool.calls == expected
+    assert passed_on == [scope["path"]]  # every request still reaches Streamlit
+
+
+def _status(worker: WorkerProcess) -> str:
+    return psutil.Process(worker.pid).status()
+
+
+def test_a_starting_worker_is_paused_for_the_time_asked_and_never_longer_than_its_budget(monkeypatch):
+    monkeypatch.setattr(process, "MAX_PAUSE_S", 1.0)
+    worker = WorkerProcess(WorkerKnobs())  # a real worker, importing TensorFlow
     try:
-        return "pointwise.worker" in " ".join(process.cmdline())
-    except psutil.NoSuchProcess:  # a child that ended between the listing and the look
-        return False
+        worker.pause_for(0.4)
+        assert _status(worker) == psutil.STATUS_STOPPED
+        time.sleep(0.8)
+        assert _status(worker) != psutil.STATUS_STOPPED
+        worker.pause_for(30)  # 0.6 s of the budget are left
+        assert _status(worker) == psutil.STATUS_STOPPED
+        time.sleep(1.0)
+        assert _status(worker) != psutil.STATUS_STOPPED
+        worker.pause_for(30)  # budget used up: not paused at all
+        assert _status(worker) != psutil.STATUS_STOPPED
+    finally:
+        worker.kill()
 
 
-def test_the_warm_up_waits_for_streamlits_configuration_then_reads_the_demo_secret_then_warms(monkeypatch):
-    runtime_checks, calls = iter([False, False, False, True]), []
-    monkeypatch.setattr(serve.Runtime, "exists", classmethod(lambda cls: next(runtime_checks)))
-    monkeypatch.setattr(serve, "apply_demo_secret", lambda: calls.append("demo secret"))
-    monkeypatch.setattr(serve, "warm_default_worker", lambda at_once: calls.append(f"warm, at once: {at_once}"))
-    serve.warm_once_streamlit_is_up(poll_s=0.0)
-    assert calls == ["demo secret", "warm, at once: True"]
-    assert next(runtime_checks, "used up") == "used up"  # it polled until the Runtime existed, not fewer times
+def _workers(server) -> list[psutil.Process]:
+    found = []
+    for child in psutil.Process(server.process.pid).children(recursive=True):
+        try:
+            if "pointwise.worker" in " ".join(child.cmdline()):
+                found.append(child)
+        except psutil.NoSuchProcess:  # a child that ended between the listing and the look
+            pass
+    return found
 
 
-def test_the_server_starts_the_default_worker_before_any_visitor(tmp_path):
-    from browser_support import Server  # a real server, as the README runs it; no browser opens a page
+def test_the_server_starts_the_worker_before_any_visitor_and_a_home_load_pauses_it_until_explore(tmp_path):
+    from browser_support import Server  # a real server, as the README runs it; pages are fetched, not rendered
 
     server = Server(tmp_path / "runs.sqlite3")
     try:
         deadline, workers = time.monotonic() + WORKER_START_LIMIT_S, []
         while not workers and time.monotonic() < deadline:
-            workers = [p for p in psutil.Process(server.process.pid).children(recursive=True) if _is_worker(p)]
-            time.sleep(0.2)
+            workers = _workers(server)
+            time.sleep(0.1)
         assert workers, f"no worker {WORKER_START_LIMIT_S} s after the server started; log: {server.log_path}"
+        (worker,) = workers
+        urllib.request.urlopen(f"{server.url}/", timeout=10).read()  # Home: the import gives way
+        assert worker.status() == psutil.STATUS_STOPPED
+        urllib.request.urlopen(f"{server.url}/explore", timeout=10).read()  # Explore runs a check: resume
+        assert worker.status() != psutil.STATUS_STOPPED
     finally:
         server.stop()
     log = server.log_path.read_text()

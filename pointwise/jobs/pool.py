@@ -157,6 +157,20 @@ class WorkerPool:
 
         threading.Thread(target=start, daemon=True, name="pointwise-warm").start()
 
+    def pause_starting_workers(self, seconds: float) -> None:
+        """Pause the workers still importing TensorFlow for `seconds`, so a page loading in a browser on this host
+        gets the CPU (see `pointwise.ui.serve`); ready workers and their jobs are never paused."""
+        for worker in self._starting_workers():
+            worker.pause_for(seconds)
+
+    def resume_starting_workers(self) -> None:
+        for worker in self._starting_workers():
+            worker.resume()
+
+    def _starting_workers(self) -> list[WorkerProcess]:
+        with self._lock:
+            return [w for w in self._workers.values() if not w.ready and w.alive()]
+
     def worker_pids(self) -> list[int]:
         with self._lock:
             return [w.pid for w in self._workers.values() if w.alive()]

@@ -19,6 +19,8 @@ from pointwise import protocol
 from pointwise.jobs.knobs import WorkerKnobs
 
 STDERR_TAIL_BYTES = 4000
+MAX_PAUSE_S = 4.0
+"""The most a starting worker is paused in all (page loads come from visitors: they must not starve it)."""
 _REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -44,6 +46,8 @@ class WorkerProcess:
         self.idle_rss_bytes = 0
         self.last_used = time.monotonic()
         self.lock = threading.Lock()
+        self._paused_s = 0.0
+        self._resume_timer: threading.Timer | None = None
         threading.Thread(target=self._read_events, daemon=True, name=f"pointwise-worker-{self.pid}").start()
 
     @property
@@ -65,6 +69,26 @@ class WorkerProcess:
             return psutil.Process(self.pid).memory_info().rss
         except psutil.Error:
             return 0
+
+    def pause_for(self, seconds: float) -> None:
+        """Stop the process for `seconds` (less once `MAX_PAUSE_S` is used up); a later call restarts the clock."""
+        seconds = min(seconds, MAX_PAUSE_S - self._paused_s)
+        if seconds <= 0:
+            return
+        self._paused_s += seconds
+        with contextlib.suppress(psutil.Error):
+            psutil.Process(self.pid).suspend()
+            if self._resume_timer is not None:
+                self._resume_timer.cancel()
+            self._resume_timer = threading.Timer(seconds, self.resume)
+            self._resume_timer.daemon = True
+            self._resume_timer.start()
+
+    def resume(self) -> None:
+        if self._resume_timer is not None:
+            self._resume_timer.cancel()
+        with contextlib.suppress(psutil.Error):
+            psutil.Process(self.pid).resume()
 
     def send_job(self, job_id: str, kind: str, payload: dict) -> None:
         try:

@@ -58,7 +58,13 @@ class Server:
     """The app as the README runs it (`python -m pointwise.ui.serve`), or `streamlit run SCRIPT` for another script
     (or a tree from before that command), on a free localhost port; ready once /_stcore/health answers ok."""
 
-    def __init__(self, db_path: Path, script: str = "app.py", env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        db_path: Path,
+        script: str = "app.py",
+        env: dict[str, str] | None = None,
+        options: list[str] | None = None,
+    ):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.db_path = db_path
@@ -77,6 +83,7 @@ class Server:
                 f"--server.port={self.port}",
                 "--server.address=127.0.0.1",
                 "--browser.gatherUsageStats=false",
+                *(options or []),
             ],
             cwd=ROOT,
             env={**os.environ, "POINTWISE_DB": str(db_path), **(env or {})},

@@ -119,3 +119,22 @@ def test_the_server_starts_the_worker_before_any_visitor_and_a_home_load_pauses_
     log = server.log_path.read_text()
     assert "You can now view your Streamlit app" in log
     assert "restart streamlit" not in log, log  # the warm-up read no setting before Streamlit applied its own
+
+
+def test_a_demo_set_in_streamlits_secrets_reaches_the_worker_the_server_starts(tmp_path, monkeypatch):
+    from browser_support import Server
+
+    monkeypatch.delenv("POINTWISE_DEMO", raising=False)  # only the secret may set it
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text('POINTWISE_DEMO = "1"\n')
+    server = Server(tmp_path / "runs.sqlite3", options=[f"--secrets.files={secrets}"])
+    try:
+        deadline, workers = time.monotonic() + WORKER_START_LIMIT_S, []
+        while not workers and time.monotonic() < deadline:
+            workers = _workers(server)
+            time.sleep(0.1)
+        assert workers, f"no worker {WORKER_START_LIMIT_S} s after the server started; log: {server.log_path}"
+        assert workers[0].environ().get("POINTWISE_DEMO") == "1"  # mirrored before the warm-up started it
+    finally:
+        server.stop()
+    assert "restart streamlit" not in server.log_path.read_text()

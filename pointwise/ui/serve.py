@@ -2,22 +2,23 @@
 serves (as a Streamlit `st.App`), with the default worker warming up from the moment the server starts.
 
 `streamlit run` runs none of our code until a visitor's page does, so the first visitor waited for the worker's
-TensorFlow import and the default equivalence check (~4.5 s on a 2-core Xeon). Here the `st.App`'s lifespan starts
-that warm-up as the server starts (`warm_default_worker`). On 2 cores the import then competes with a visitor's
-browser loading a page (Home's first render 1.27 -> 1.59 s, `benchmarks/live_timings.py`), so `GiveWayToPageLoads`
-pauses a worker that is still starting while a page that runs no job loads; a page that runs one (Explore) resumes
-it at once. `streamlit run app.py` still works: its first page view starts the warm-up instead.
+TensorFlow import and the default equivalence check (~4.5 s on a 2-core Xeon). Here the warm-up starts
+(`warm_default_worker`) as soon as Streamlit's configuration is loaded, before the server itself. On 2 cores the
+import then competes with a visitor's browser loading a page (Home's first render 1.27 -> 1.59 s,
+`benchmarks/live_timings.py`), so `GiveWayToPageLoads` pauses a worker that is still starting while a page that runs
+no job loads; a page that runs one (Explore) resumes it at once. `streamlit run app.py` still works: its first page
+view starts the warm-up instead.
 """
 
 from __future__ import annotations
 
 import sys
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import click
 import streamlit as st
 from starlette.middleware import Middleware
+from streamlit.web.bootstrap import load_config_options
 from streamlit.web.cli import configurator_options
 
 from pointwise.jobs import default_pool
@@ -26,13 +27,6 @@ from pointwise.ui.session import apply_demo_secret, warm_default_worker
 APP = Path(__file__).resolve().parents[2] / "app.py"
 PAGE_LOAD_S = 1.5
 """How long a page load has the CPU to itself: a first visit renders Home in 1.1-1.3 s on this 2-core Xeon."""
-
-
-@asynccontextmanager
-async def warm_up_with_the_server(_app):
-    apply_demo_secret()  # Streamlit has applied its configuration; the worker pool reads the demo setting once
-    warm_default_worker(at_once=True)
-    yield
 
 
 class GiveWayToPageLoads:
@@ -75,8 +69,14 @@ def main(options: list[str]) -> None:
     except click.ClickException as exc:  # an unknown option or a bad value: click's own one-line message
         exc.show()
         raise SystemExit(exc.exit_code) from None
+    # Loaded here as `run` loads it again below (identical, so Streamlit sees no change to warn about): the demo
+    # setting may be one of Streamlit's secrets, which can only be read once the configuration is, and the worker
+    # pool reads it once, as the warm-up creates it.
+    load_config_options(config)
+    apply_demo_secret()
+    warm_default_worker(at_once=True)
     pages = {page.url_path: page.uses_config for page in PAGES}
-    server = st.App(APP, lifespan=warm_up_with_the_server, middleware=[Middleware(GiveWayToPageLoads, pages=pages)])
+    server = st.App(APP, middleware=[Middleware(GiveWayToPageLoads, pages=pages)])
     # Streamlit takes its configuration, secrets and import path from the launcher's folder: app.py's, as under
     # `streamlit run app.py`.
     sys.argv = [str(APP)]

@@ -1,5 +1,6 @@
 """The server's result caches (`pointwise.jobs.cache`, `jobs.api`) and the live sample stream (`pointwise.live`)."""
 
+import itertools
 import threading
 import time
 
@@ -215,11 +216,47 @@ class _WarmUpPool:
 
 def test_the_warm_up_checks_the_default_configuration_so_explore_answers_it_from_the_cache(empty_cache, monkeypatch):
     from pointwise.query import default_config, spec_values
-    from pointwise.ui.session import answer_the_default
+    from pointwise.ui.session import PageActivity, answer_the_default
 
     monkeypatch.setattr(api, "_ceilings", {})  # this test's made-up ceilings must not reach later benchmarks
     pool = _WarmUpPool()
-    answer_the_default(pool)
+    answer_the_default(pool, activity=PageActivity(clock=itertools.count(0, 10).__next__))  # a quiet server
     assert pool.kinds == [protocol.CHECK, protocol.TUNE, protocol.CEILINGS]
     sidebar_default = make_run_spec(**spec_values(default_config()))  # what Explore checks on a first visit
     assert check_in_cache(check_spec(sidebar_default)).worker_pid == 77
+
+
+class _FakeTime:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_the_warm_ups_measurements_wait_for_a_quiet_moment():
+    from pointwise.ui.session import PageActivity
+
+    fake = _FakeTime()
+    activity = PageActivity(fake.clock, fake.sleep)  # a page was drawn at 0 s
+    fake.now = 0.5
+    assert activity.wait_for_quiet(quiet_s=2.0, limit_s=60.0)
+    assert fake.now == 2.0  # 2 s after the page, not sooner
+    assert activity.wait_for_quiet(quiet_s=2.0, limit_s=60.0) and fake.now == 2.0  # still quiet: no wait
+
+
+def test_on_a_server_never_quiet_the_warm_up_checks_and_leaves_the_measurements_to_the_benchmark(
+    empty_cache, monkeypatch
+):
+    from pointwise.ui.session import QUIET_WAIT_LIMIT_S, PageActivity, answer_the_default
+
+    monkeypatch.setattr(api, "_ceilings", {})
+    fake = _FakeTime()
+    activity = PageActivity(fake.clock, lambda seconds: (fake.sleep(seconds), activity.note()))  # a visitor clicks on
+    pool = _WarmUpPool()
+    answer_the_default(pool, activity=activity)
+    assert pool.kinds == [protocol.CHECK]  # no tuning or ceilings measured while pages were being drawn
+    assert fake.now <= 2 * QUIET_WAIT_LIMIT_S  # it gave up, and did not wait for ever

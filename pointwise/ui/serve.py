@@ -22,7 +22,7 @@ from streamlit.web.bootstrap import load_config_options
 from streamlit.web.cli import configurator_options
 
 from pointwise.jobs import default_pool
-from pointwise.ui.session import apply_demo_secret, warm_default_worker
+from pointwise.ui.session import PAGE_ACTIVITY, apply_demo_secret, warm_default_worker
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
 PAGE_LOAD_S = 1.5
@@ -40,6 +40,8 @@ class GiveWayToPageLoads:
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http" and scope.get("method") == "GET":
             runs_a_job = self.pages.get(scope.get("path", "").rstrip("/").rsplit("/", 1)[-1])
+            if runs_a_job is not None:
+                PAGE_ACTIVITY.note()  # the warm-up's measurements wait for the browser to finish
             if runs_a_job is False:
                 default_pool().pause_starting_workers(PAGE_LOAD_S)
             elif runs_a_job:

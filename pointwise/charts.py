@@ -289,7 +289,7 @@ def channel_heatmaps(
     count = maps.shape[0]
     low = float(maps.min()) if zmin is None else zmin
     high = float(maps.max()) if zmax is None else zmax
-    spacing = 0.04
+    spacing = 0.08  # room for the next panel's row numbers (0.04 let them overlap this panel on a laptop screen)
     panel_width = (1 - spacing * (count - 1)) / count
     title_place = {"y": 1, "xref": "paper", "yref": "paper", "xanchor": "center", "yanchor": "bottom"}
     title_place.update(showarrow=False, font={"size": 16})

@@ -99,17 +99,22 @@ def _workers(server) -> list[psutil.Process]:
     return found
 
 
+def _first_worker(server) -> psutil.Process:
+    """The server's one worker, waited for (no browser has opened a page: the server started it)."""
+    deadline, workers = time.monotonic() + WORKER_START_LIMIT_S, []
+    while not workers and time.monotonic() < deadline:
+        workers = _workers(server)
+        time.sleep(0.1)
+    assert len(workers) == 1, f"workers {WORKER_START_LIMIT_S} s after the start: {workers}; log: {server.log_path}"
+    return workers[0]
+
+
 def test_the_server_starts_the_worker_before_any_visitor_and_a_home_load_pauses_it_until_explore(tmp_path):
     from browser_support import Server  # a real server, as the README runs it; pages are fetched, not rendered
 
     server = Server(tmp_path / "runs.sqlite3")
     try:
-        deadline, workers = time.monotonic() + WORKER_START_LIMIT_S, []
-        while not workers and time.monotonic() < deadline:
-            workers = _workers(server)
-            time.sleep(0.1)
-        assert workers, f"no worker {WORKER_START_LIMIT_S} s after the server started; log: {server.log_path}"
-        (worker,) = workers
+        worker = _first_worker(server)
         urllib.request.urlopen(f"{server.url}/", timeout=10).read()  # Home: the import gives way
         assert worker.status() == psutil.STATUS_STOPPED
         urllib.request.urlopen(f"{server.url}/explore", timeout=10).read()  # Explore runs a check: resume
@@ -129,12 +134,7 @@ def test_a_demo_set_in_streamlits_secrets_reaches_the_worker_the_server_starts(t
     secrets.write_text('POINTWISE_DEMO = "1"\n')
     server = Server(tmp_path / "runs.sqlite3", options=[f"--secrets.files={secrets}"])
     try:
-        deadline, workers = time.monotonic() + WORKER_START_LIMIT_S, []
-        while not workers and time.monotonic() < deadline:
-            workers = _workers(server)
-            time.sleep(0.1)
-        assert workers, f"no worker {WORKER_START_LIMIT_S} s after the server started; log: {server.log_path}"
-        assert workers[0].environ().get("POINTWISE_DEMO") == "1"  # mirrored before the warm-up started it
+        assert _first_worker(server).environ().get("POINTWISE_DEMO") == "1"  # mirrored before the warm-up started it
     finally:
         server.stop()
     assert "restart streamlit" not in server.log_path.read_text()

@@ -83,7 +83,8 @@ def _outline(row: int, col: int, axis: str, bottom: int | None = None, right: in
     return {"type": "rect", "xref": f"x{axis}", "yref": f"y{axis}", **box, "line": OUTLINE}
 
 
-def _panels(count: int, left: float, right: float, gap: float = 0.02) -> list[tuple[float, float]]:
+def _panels(count: int, left: float, right: float, gap: float = 0.045) -> list[tuple[float, float]]:
+    # The gap holds the next panel's row numbers (at 0.02 they overlapped this panel on a laptop screen).
     width = (right - left - gap * (count - 1)) / count
     return [(left + k * (width + gap), left + k * (width + gap) + width) for k in range(count)]
 

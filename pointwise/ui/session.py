@@ -21,8 +21,9 @@ WARMUP_DELAY_S = 3.0
 QUIET_S = 2.0
 """The warm-up's measurements (PointwiseConv2D's tuning, the ceilings) start once no page has been loaded or rerun
 for this long: a browser drawing a page on the same 2 cores slows timed calls unevenly. A benchmark after a tuning
-made while a browser drew pages showed PointwiseConv2D at 0.78x Conv2D 1x1 (it had picked a GEMM forward kernel);
-beside one busy core, 1 of 12 tunings picked a slower kernel here (`benchmarks/tuning_under_load.py`), none quiet."""
+made while a browser drew pages showed PointwiseConv2D at 0.78x Conv2D 1x1, the matmul forms' speed (a slower
+forward kernel, most likely); beside one busy core, 1 of 12 tunings picked a slower kernel here, none quiet
+(`benchmarks/tuning_under_load.py`)."""
 QUIET_WAIT_LIMIT_S = 60.0
 """After this without a quiet moment, the warm-up leaves its measurements to the first benchmark that needs them."""
 

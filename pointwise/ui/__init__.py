@@ -9,12 +9,15 @@ the pages that draw live charts, not here: it brings plotly, pandas and scipy (~
 
 from pointwise.ui.context import PageContext, show_context_messages
 from pointwise.ui.progress import report_interrupted_job, run_with_progress
-from pointwise.ui.session import apply_demo_secret, visitor_token, warm_default_worker
+from pointwise.ui.session import apply_demo_secret, warm_default_worker
 from pointwise.ui.sidebar import render_sidebar
+from pointwise.ui.visitor import Visitor, current_visitor, visitor_token
 
 __all__ = [
     "PageContext",
+    "Visitor",
     "apply_demo_secret",
+    "current_visitor",
     "render_sidebar",
     "report_interrupted_job",
     "run_with_progress",

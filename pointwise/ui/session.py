@@ -1,9 +1,8 @@
-"""Per-server and per-session state the pages share: the warm default worker, the visitor's token."""
+"""Per-server state the pages share: the warm default worker (the visitor's identity is `pointwise.ui.visitor`)."""
 
 from __future__ import annotations
 
 import os
-import secrets
 import time
 
 import streamlit as st
@@ -100,8 +99,3 @@ def apply_demo_secret() -> None:
         return
     if value is not None:
         os.environ.setdefault(DEMO_ENV, str(value))
-
-
-def visitor_token() -> str:
-    """A random token for this browser session: the owner of the runs it saves or imports (see RunStore)."""
-    return st.session_state.setdefault("visitor_token", secrets.token_hex(16))
